@@ -1,0 +1,2 @@
+/** The host side: image store, bundles, CLIs, host and VM isolation. */
+package run.cocoon.shim;
