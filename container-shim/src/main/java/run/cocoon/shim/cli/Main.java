@@ -1,0 +1,47 @@
+package run.cocoon.shim.cli;
+
+import java.util.List;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Entry point of the {@code cocoon} command. */
+@Command(
+    name = "cocoon",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    description = "Runs OCI containers on the host or inside their own KVM microVM.",
+    subcommandsRepeatable = false)
+public final class Main implements Runnable {
+
+  /** Subcommands, one class each; their order is the order of the help text. */
+  static final List<Object> SUBCOMMANDS = List.of();
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+
+  public static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new Main());
+    for (Object sub : SUBCOMMANDS) {
+      cl.addSubcommand(sub);
+    }
+    cl.setExecutionExceptionHandler(new ErrorHandler());
+    return cl;
+  }
+
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  /** Version text from the jar manifest, or "development" when run from classes. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Main.class.getPackage().getImplementationVersion();
+      return new String[] {"cocoon " + (v == null ? "development" : v)};
+    }
+  }
+}
