@@ -13,7 +13,7 @@ public final class Kvm implements AutoCloseable {
   public static final int API_VERSION = 12;
   /** The device node. */
   public static final String DEVICE = "/dev/kvm";
-  /** KVM_MAX_CPUID_ENTRIES in current kernels; the buffer grows up to this on E2BIG. */
+  /** KVM_MAX_CPUID_ENTRIES in current kernels: CPUID buffers are sized for this many entries. */
   public static final int MAX_CPUID_ENTRIES = 256;
   /** Upper bound on the MSR index list, far above any real CPU's (a few hundred). */
   public static final int MAX_MSR_INDICES = 4096;

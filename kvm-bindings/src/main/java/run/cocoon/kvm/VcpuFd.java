@@ -187,10 +187,27 @@ public final class VcpuFd implements AutoCloseable {
     }
   }
 
-  /** KVM_GET_CPUID2. */
+  /**
+   * KVM_GET_CPUID2. The kernel reports the entry count only when the buffer is too small (on
+   * success it leaves {@code nent} as passed), so ask with an empty buffer first, then with the
+   * exact size.
+   */
   public List<CpuidEntry> getCpuid2() {
     try (Arena arena = Arena.ofConfined()) {
-      MemorySegment buf = Cpuid.allocate(arena, Kvm.MAX_CPUID_ENTRIES);
+      MemorySegment probe = Cpuid.allocate(arena, 0);
+      try {
+        fd.ioctl(KvmIoctl.KVM_GET_CPUID2, probe);
+        return List.of();
+      } catch (SyscallException e) {
+        if (e.errno() != Errno.E2BIG) {
+          throw e;
+        }
+      }
+      int count = probe.get(JAVA_INT, 0);
+      if (count <= 0 || count > Kvm.MAX_CPUID_ENTRIES) {
+        throw new SyscallException(KvmIoctl.KVM_GET_CPUID2.name(), Errno.E2BIG, count + " entries");
+      }
+      MemorySegment buf = Cpuid.allocate(arena, count);
       fd.ioctl(KvmIoctl.KVM_GET_CPUID2, buf);
       return Cpuid.read(buf);
     }

@@ -42,10 +42,17 @@ class VcpuStateTest {
       assertEquals(changed.gdt(), v.getSregs().gdt());
       assertEquals(changed.idt(), v.getSregs().idt());
 
-      Fpu fpu = Fpu.initial();
-      v.setFpu(fpu);
-      assertEquals(Fpu.FCW_DEFAULT, v.getFpu().fcw());
-      assertEquals(Fpu.MXCSR_DEFAULT, v.getFpu().mxcsr());
+      // KVM_SET_FPU stores the x87 words and XMM registers (it ignores MXCSR, which the
+      // XSAVE area carries), so check those.
+      byte[] xmm = new byte[256];
+      for (int i = 0; i < xmm.length; i++) {
+        xmm[i] = (byte) i;
+      }
+      Fpu init = Fpu.initial();
+      v.setFpu(new Fpu(init.fpr(), 0x27f, 0, 0, 0, 0, 0, xmm, init.mxcsr()));
+      assertEquals(0x27f, v.getFpu().fcw());
+      assertEquals(java.util.HexFormat.of().formatHex(xmm),
+          java.util.HexFormat.of().formatHex(v.getFpu().xmm()));
 
       assertEquals(2, v.setMsrs(List.of(new MsrEntry(MSR_IA32_SYSENTER_CS, 0x10),
           new MsrEntry(MSR_IA32_SYSENTER_ESP, 0x7000))));
