@@ -14,7 +14,10 @@ import picocli.CommandLine.Command;
 public final class Main implements Runnable {
 
   /** Subcommands, one class each; their order is the order of the help text. */
-  static final List<Object> SUBCOMMANDS = List.of(new ImageCommands.Pull(), new ImageCommands.Import(), new ImageCommands.Images(), new ImageCommands.Rmi(), new ImageCommands.Inspect());
+  static final List<Object> SUBCOMMANDS = List.of(
+      new SmokeCommand(),
+      new ImageCommands.Pull(), new ImageCommands.Import(), new ImageCommands.Images(),
+      new ImageCommands.Rmi(), new ImageCommands.Inspect());
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
