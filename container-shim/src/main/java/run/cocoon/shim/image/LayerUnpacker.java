@@ -196,7 +196,7 @@ public final class LayerUnpacker {
         Files.createDirectory(p);
       }
       // Keep the directory writable for us until finish(); a 0555 dir must still get children.
-      Files.setAttribute(p, "unix:mode", 0700, LinkOption.NOFOLLOW_LINKS);
+      Files.setAttribute(p, "unix:mode", 0700);
       dirs.add(new DirMeta(p, mode, e.getLongUserId(), e.getLongGroupId(), mtime));
       applyXattrs(p, e);
       return;
@@ -268,7 +268,9 @@ public final class LayerUnpacker {
     }
     int type = e.isFIFO() ? Posix.S_IFIFO : e.isCharacterDevice() ? Posix.S_IFCHR : Posix.S_IFBLK;
     Posix.mknod(p, type | (mode & 0777), e.getDevMajor(), e.getDevMinor());
-    applyMeta(p, mode, e.getLongUserId(), e.getLongGroupId(), mtime, false);
+    // No times: the JDK sets them through an open(2), which blocks on a FIFO and may act on a
+    // device. A node's mtime means nothing to a container.
+    applyMeta(p, mode, e.getLongUserId(), e.getLongGroupId(), null, false);
   }
 
   /** Removes whatever is at p (a file, link, node or whole tree) so a new entry can take its place. */
@@ -315,7 +317,13 @@ public final class LayerUnpacker {
       Files.setAttribute(p, "unix:gid", (int) gid, LinkOption.NOFOLLOW_LINKS);
     }
     if (!symlink) {
-      Files.setAttribute(p, "unix:mode", mode, LinkOption.NOFOLLOW_LINKS);
+      // Plain chmod(2) on the path: p is not a symlink (we just created it in a tree only we
+      // write), and the JDK's no-follow variant opens the file first, which blocks on a FIFO
+      // and could have side effects on a device node.
+      Files.setAttribute(p, "unix:mode", mode);
+    }
+    if (mtime == null) {
+      return;
     }
     try {
       Files.getFileAttributeView(p, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
