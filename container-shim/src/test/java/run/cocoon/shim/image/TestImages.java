@@ -20,6 +20,9 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
 
 /** Builds layer tars, images and OCI layouts for tests, including hostile ones. */
 final class TestImages {
+  static final java.nio.file.attribute.FileTime FIXED_TIME =
+      java.nio.file.attribute.FileTime.fromMillis(1_700_000_000_000L);
+
   private TestImages() {}
 
   /** A tar built entry by entry; entries are written exactly as given, unchecked. */
@@ -84,6 +87,8 @@ final class TestImages {
     }
 
     private Tar put(TarArchiveEntry e, byte[] content) {
+      // A fixed time makes equal inputs give equal layers (and digests).
+      e.setModTime(FIXED_TIME);
       try {
         out.putArchiveEntry(e);
         if (content != null) {
