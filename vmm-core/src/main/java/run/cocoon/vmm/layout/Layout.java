@@ -11,7 +11,7 @@ import java.util.List;
  * <pre>
  * 0x0000_0000  real-mode IVT and BIOS data area (left zero)
  * 0x0000_0500  GDT for 64-bit entry              (GDT_ADDRESS)
- * 0x0000_0520  IDT, empty                        (IDT_ADDRESS)
+ * 0x0000_0540  IDT, empty                        (IDT_ADDRESS)
  * 0x0000_6000  PVH start_info, modules, memmap   (PVH_INFO_ADDRESS ...)
  * 0x0000_7000  Linux zero page (boot_params)     (ZERO_PAGE_ADDRESS)
  * 0x0000_8ff0  initial stack top                 (BOOT_STACK_POINTER)
@@ -26,10 +26,10 @@ import java.util.List;
  * </pre>
  */
 public final class Layout {
-  /** GDT used for 64-bit and 32-bit (PVH) entry. */
+  /** GDT used for 64-bit and 32-bit (PVH) entry: six 8-byte slots, up to 0x530. */
   public static final long GDT_ADDRESS = 0x500;
-  /** An empty IDT: the kernel installs its own before enabling interrupts. */
-  public static final long IDT_ADDRESS = 0x520;
+  /** An empty IDT (after the GDT): the kernel installs its own before enabling interrupts. */
+  public static final long IDT_ADDRESS = 0x540;
   /** PVH {@code hvm_start_info}. */
   public static final long PVH_INFO_ADDRESS = 0x6000;
   /** PVH module list (the initrd). */
