@@ -18,6 +18,8 @@ public final class Ports {
   public static final int ACPI_RESET = 0x602;
   /** The value the guest writes to {@link #ACPI_RESET}. */
   public static final int ACPI_RESET_VALUE = 0x01;
+  /** pvpanic: the guest's panic notifier writes here (DSDT device QEMU0001), one byte. */
+  public static final int PVPANIC = 0x505;
   /** Sleep type the DSDT's \_S5 object declares for soft-off. */
   public static final int ACPI_S5_SLEEP_TYPE = 5;
 
