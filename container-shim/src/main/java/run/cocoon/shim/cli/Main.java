@@ -16,6 +16,7 @@ public final class Main implements Runnable {
   /** Subcommands, one class each; their order is the order of the help text. */
   static final List<Object> SUBCOMMANDS = List.of(
       new SmokeCommand(),
+      new VmCommands(),
       new ImageCommands.Pull(), new ImageCommands.Import(), new ImageCommands.Images(),
       new ImageCommands.Rmi(), new ImageCommands.Inspect());
 

@@ -1,0 +1,153 @@
+package run.cocoon.shim.cli;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import run.cocoon.kvm.Kvm;
+import run.cocoon.vmm.MicroVm;
+import run.cocoon.vmm.VmConfig;
+import run.cocoon.vmm.VmEnd;
+import run.cocoon.vmm.boot.BootException;
+
+/** {@code cocoon vm ...}: the virtual machine monitor on its own. */
+@Command(name = "vm", mixinStandardHelpOptions = true,
+    description = "Run a Linux kernel in a microVM.",
+    subcommands = {VmCommands.Boot.class})
+final class VmCommands implements Runnable {
+  @Override
+  public void run() {
+    new picocli.CommandLine(this).usage(System.out);
+  }
+
+  /** Largest config file accepted. */
+  static final int CONFIG_MAX_BYTES = 64 * 1024;
+
+  /** The JSON config file: the same settings as the flags. */
+  @JsonIgnoreProperties(ignoreUnknown = false)
+  record ConfigFile(
+      @JsonProperty(value = "kernel", required = true) String kernel,
+      @JsonProperty("initrd") String initrd,
+      @JsonProperty("cmdline") String cmdline,
+      @JsonProperty("cpus") Integer cpus,
+      @JsonProperty("memory") String memory) {}
+
+  @Command(name = "boot", mixinStandardHelpOptions = true,
+      description = {"Boot a kernel with an optional initramfs; the console is attached to this"
+          + " terminal (COM1: guest output to stdout, stdin to the guest).",
+          "",
+          "Exit status: " + VmEnd.EXIT_POWERED_OFF + " powered off, " + VmEnd.EXIT_REBOOTED
+              + " rebooted, " + VmEnd.EXIT_CRASHED + " crashed (panic, triple fault, KVM error), "
+              + VmEnd.EXIT_STOPPED + " stopped by the host, " + ExitCodes.BAD_INPUT
+              + " bad kernel/initrd/config, " + ExitCodes.UNAVAILABLE + " no usable /dev/kvm."})
+  static final class Boot implements Callable<Integer> {
+    @Option(names = "--kernel", description = "vmlinux (PVH or 64-bit entry) or bzImage.")
+    Path kernel;
+
+    @Option(names = "--initrd", description = "initramfs (cpio, optionally compressed).")
+    Path initrd;
+
+    @Option(names = "--cmdline", description = "Kernel command line (default: ${DEFAULT-VALUE}).",
+        defaultValue = VmConfig.DEFAULT_CMDLINE)
+    String cmdline;
+
+    @Option(names = "--cpus", description = "vCPUs (default: ${DEFAULT-VALUE}).", defaultValue = "1")
+    int cpus;
+
+    @Option(names = "--memory", description = "Guest RAM, e.g. 256M or 1G (default: ${DEFAULT-VALUE}).",
+        defaultValue = "256M")
+    String memory;
+
+    @Option(names = "--config", description = "JSON file with kernel, initrd, cmdline, cpus, memory;"
+        + " flags given on the command line win.")
+    Path config;
+
+    @Option(names = "--no-stdin", description = "Do not forward stdin to the guest console.")
+    boolean noStdin;
+
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+      VmConfig vmConfig = resolve();
+      if (!Kvm.isAvailable()) {
+        throw new CliException(ExitCodes.UNAVAILABLE, Kvm.unavailabilityCause());
+      }
+      MicroVm vm;
+      try {
+        vm = MicroVm.create(vmConfig, System.out, noStdin ? null : System.in);
+      } catch (BootException e) {
+        throw new CliException(ExitCodes.BAD_INPUT, e.getMessage(), e);
+      }
+      Thread hook = new Thread(() -> {
+        vm.stop("signal");
+        try {
+          vm.close();
+        } catch (RuntimeException e) {
+          // the process is ending; nothing more to do
+        }
+      }, "vm-stop-on-signal");
+      Runtime.getRuntime().addShutdownHook(hook);
+      VmEnd end;
+      try {
+        end = vm.run();
+      } finally {
+        vm.close();
+        try {
+          Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+          // a signal arrived; the hook is running
+        }
+      }
+      System.out.flush();
+      System.err.println("cocoon: VM " + end.describe());
+      if (vm.consoleBytesDropped() > 0) {
+        System.err.println("cocoon: " + vm.consoleBytesDropped()
+            + " console bytes dropped (the output was not read fast enough)");
+      }
+      return end.exitCode();
+    }
+
+    private VmConfig resolve() throws IOException {
+      ConfigFile file = null;
+      if (config != null) {
+        if (Files.size(config) > CONFIG_MAX_BYTES) {
+          throw new CliException(ExitCodes.BAD_INPUT, config + " is larger than "
+              + CONFIG_MAX_BYTES + " bytes");
+        }
+        try {
+          file = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+              .readValue(Files.readString(config), ConfigFile.class);
+        } catch (IOException e) {
+          throw new CliException(ExitCodes.BAD_INPUT, "bad VM config " + config + ": "
+              + e.getMessage().lines().findFirst().orElse(""));
+        }
+      }
+      var parsed = spec.commandLine().getParseResult();
+      Path k = kernel != null ? kernel : file != null ? Path.of(file.kernel()) : null;
+      if (k == null) {
+        throw new CliException(ExitCodes.USAGE, "--kernel (or a --config file naming one) is required");
+      }
+      Path i = initrd != null ? initrd
+          : file != null && file.initrd() != null ? Path.of(file.initrd()) : null;
+      String c = !parsed.hasMatchedOption("--cmdline") && file != null && file.cmdline() != null
+          ? file.cmdline() : cmdline;
+      int n = !parsed.hasMatchedOption("--cpus") && file != null && file.cpus() != null
+          ? file.cpus() : cpus;
+      String m = !parsed.hasMatchedOption("--memory") && file != null && file.memory() != null
+          ? file.memory() : memory;
+      try {
+        return new VmConfig(k, Optional.ofNullable(i), c, n, ByteSizes.parse(m));
+      } catch (IllegalArgumentException e) {
+        throw new CliException(ExitCodes.BAD_INPUT, e.getMessage());
+      }
+    }
+  }
+}
