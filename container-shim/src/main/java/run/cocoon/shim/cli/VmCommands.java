@@ -4,6 +4,8 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,6 +14,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import run.cocoon.kvm.Kvm;
+import run.cocoon.kvm.SyscallException;
 import run.cocoon.vmm.MicroVm;
 import run.cocoon.vmm.VmConfig;
 import run.cocoon.vmm.VmEnd;
@@ -77,14 +80,17 @@ final class VmCommands implements Runnable {
     @Override
     public Integer call() throws Exception {
       VmConfig vmConfig = resolve();
-      if (!Kvm.isAvailable()) {
-        throw new CliException(ExitCodes.UNAVAILABLE, Kvm.unavailabilityCause());
-      }
       MicroVm vm;
       try {
-        vm = MicroVm.create(vmConfig, System.out, noStdin ? null : System.in);
+        // The raw stdout, not System.out: a PrintStream hides a closed pipe from the console.
+        vm = MicroVm.create(vmConfig, new FileOutputStream(FileDescriptor.out),
+            noStdin ? null : System.in);
       } catch (BootException e) {
         throw new CliException(ExitCodes.BAD_INPUT, e.getMessage(), e);
+      } catch (SyscallException e) {
+        // The kernel and initrd were fine (they are checked first): KVM itself failed.
+        throw new CliException(ExitCodes.UNAVAILABLE,
+            Kvm.isAvailable() ? e.getMessage() : Kvm.unavailabilityCause(), e);
       }
       Thread hook = new Thread(() -> {
         vm.stop("signal");

@@ -1,0 +1,77 @@
+package run.cocoon.tests.vm;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.apache.commons.compress.archivers.cpio.CpioArchiveEntry;
+import org.apache.commons.compress.archivers.cpio.CpioArchiveOutputStream;
+import org.apache.commons.compress.archivers.cpio.CpioConstants;
+
+/**
+ * A busybox initramfs for VM tests. Its {@code /init} picks a scenario from the kernel command
+ * line ({@code cocoon.test=NAME}) so that one image serves every boot test.
+ */
+final class TestInitramfs {
+  static final Path BUSYBOX = Path.of("/bin/busybox");
+  static final String MARKER = "COCOON-TEST-MARKER";
+
+  /** The scenarios; the test asserts what each one prints and how the VM ends. */
+  static final String INIT = """
+      #!/bin/busybox sh
+      /bin/busybox mkdir -p /proc /sys /dev /sbin /usr/bin /usr/sbin /tmp
+      /bin/busybox --install -s
+      export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+      mount -t proc proc /proc
+      mount -t sysfs sysfs /sys
+      mount -t devtmpfs devtmpfs /dev 2>/dev/null
+      scenario=$(sed -n 's/.*cocoon\\.test=\\([a-z-]*\\).*/\\1/p' /proc/cmdline)
+      up=$(cut -d' ' -f1 /proc/uptime)
+      echo "%1$s scenario=$scenario uptime=$up cpus-online=$(cat /sys/devices/system/cpu/online) nproc=$(nproc)"
+      case "$scenario" in
+        poweroff) poweroff -f ;;
+        reboot) reboot -f ;;
+        panic) echo "init exits now"; exit 3 ;;
+        flood)
+          bytes=$(sed -n 's/.*cocoon\\.flood=\\([0-9]*\\).*/\\1/p' /proc/cmdline)
+          head -c "${bytes:-1048576}" /dev/zero | tr '\\0' 'x'; echo; echo "%1$s flood-done"; poweroff -f ;;
+        *) echo "unknown scenario"; poweroff -f ;;
+      esac
+      sleep 1000
+      """.formatted(MARKER);
+
+  private TestInitramfs() {}
+
+  /** Writes the initramfs (newc cpio, uncompressed) to {@code target}. */
+  static Path write(Path target) throws IOException {
+    byte[] busybox = Files.readAllBytes(BUSYBOX);
+    try (OutputStream file = Files.newOutputStream(target);
+        CpioArchiveOutputStream cpio = new CpioArchiveOutputStream(file, CpioConstants.FORMAT_NEW)) {
+      directory(cpio, "bin");
+      directory(cpio, "dev");
+      file(cpio, "bin/busybox", busybox, 0755);
+      file(cpio, "init", INIT.getBytes(StandardCharsets.US_ASCII), 0755);
+      cpio.finish();
+    }
+    return target;
+  }
+
+  private static void directory(CpioArchiveOutputStream cpio, String name) throws IOException {
+    CpioArchiveEntry e = new CpioArchiveEntry(CpioConstants.FORMAT_NEW, name);
+    e.setMode(CpioConstants.C_ISDIR | 0755);
+    e.setNumberOfLinks(2);
+    cpio.putArchiveEntry(e);
+    cpio.closeArchiveEntry();
+  }
+
+  private static void file(CpioArchiveOutputStream cpio, String name, byte[] data, int mode)
+      throws IOException {
+    CpioArchiveEntry e = new CpioArchiveEntry(CpioConstants.FORMAT_NEW, name, data.length);
+    e.setMode(CpioConstants.C_ISREG | mode);
+    e.setNumberOfLinks(1);
+    cpio.putArchiveEntry(e);
+    cpio.write(data);
+    cpio.closeArchiveEntry();
+  }
+}
