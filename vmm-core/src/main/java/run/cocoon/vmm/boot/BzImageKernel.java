@@ -117,15 +117,13 @@ public record BzImageKernel(byte[] image, SetupHeader header, int payloadOffset,
   static long footprintEnd(SetupHeader h, long payloadBytes) {
     long load = Layout.KERNEL_LOAD_ADDRESS;
     long prefAddress = h.prefAddress() == 0 ? load : h.prefAddress();
+    if (Long.compareUnsigned(prefAddress, Layout.MAX_RAM_BYTES) > 0
+        || h.kernelAlignment() > Layout.MAX_RAM_BYTES) {
+      return Long.MAX_VALUE; // pref_address is a u64: beyond any guest, so it cannot fit
+    }
     long runAddress = h.relocatable()
         ? Math.max(Bytes.alignUp(load, h.kernelAlignment()), prefAddress) : prefAddress;
-    long end;
-    try {
-      end = Math.addExact(runAddress, h.initSize());
-    } catch (ArithmeticException e) {
-      return Long.MAX_VALUE;
-    }
-    return Math.max(end, load + payloadBytes);
+    return Math.max(runAddress + h.initSize(), load + payloadBytes);
   }
 
   private static BootException.MalformedKernel malformed(String message) {
