@@ -14,6 +14,7 @@ import java.lang.invoke.VarHandle;
  * creates a VM. Prints {@code api=<n> vm_fd=<fd>} and exits 0, or says what failed and exits 1.
  * Deliberately independent of kvm-bindings, so the box can be checked on its own.
  */
+@SuppressWarnings("restricted")
 public final class KvmSmoke {
   // _IO(KVMIO=0xAE, nr): no size or direction bits.
   private static final long KVM_GET_API_VERSION = 0xAE00L;
