@@ -79,6 +79,7 @@ final class VmCommands implements Runnable {
 
     @Override
     public Integer call() throws Exception {
+      long mainNanos = System.nanoTime();
       VmConfig vmConfig = resolve();
       MicroVm vm;
       try {
@@ -101,6 +102,7 @@ final class VmCommands implements Runnable {
         }
       }, "vm-stop-on-signal");
       Runtime.getRuntime().addShutdownHook(hook);
+      long createdNanos = System.nanoTime();
       VmEnd end;
       try {
         end = vm.run();
@@ -113,6 +115,9 @@ final class VmCommands implements Runnable {
         }
       }
       System.out.flush();
+      if (Boolean.getBoolean("cocoon.timing")) {
+        System.err.println(Timing.line(mainNanos, createdNanos));
+      }
       System.err.println("cocoon: VM " + end.describe());
       if (vm.consoleBytesDropped() > 0) {
         System.err.println("cocoon: " + vm.consoleBytesDropped()

@@ -13,7 +13,7 @@ import org.apache.commons.compress.archivers.cpio.CpioConstants;
  * A busybox initramfs for VM tests. Its {@code /init} picks a scenario from the kernel command
  * line ({@code cocoon.test=NAME}) so that one image serves every boot test.
  */
-final class TestInitramfs {
+public final class TestInitramfs {
   static final Path BUSYBOX = Path.of("/bin/busybox");
   static final String MARKER = "COCOON-TEST-MARKER";
 
@@ -42,6 +42,11 @@ final class TestInitramfs {
       """.formatted(MARKER);
 
   private TestInitramfs() {}
+
+  /** Writes the initramfs to the path given as the only argument (for benchmarks). */
+  public static void main(String[] args) throws IOException {
+    write(Path.of(args[0]));
+  }
 
   /** Writes the initramfs (newc cpio, uncompressed) to {@code target}. */
   static Path write(Path target) throws IOException {
