@@ -20,6 +20,8 @@ public final class Main implements Runnable {
       new ImageCommands.Pull(), new ImageCommands.Import(), new ImageCommands.Images(),
       new ImageCommands.Rmi(), new ImageCommands.Inspect());
 
+  private static final String LOG_FORMAT_PROPERTY = "java.util.logging.SimpleFormatter.format";
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
@@ -37,6 +39,10 @@ public final class Main implements Runnable {
   }
 
   public static void main(String[] args) {
+    // One line per log record, before the first logger exists.
+    if (System.getProperty(LOG_FORMAT_PROPERTY) == null) {
+      System.setProperty(LOG_FORMAT_PROPERTY, "cocoon: %4$s: %5$s%6$s%n");
+    }
     System.exit(commandLine().execute(args));
   }
 
