@@ -17,8 +17,7 @@ import run.cocoon.vmm.memory.GuestMemory;
  * vCPU starts at {@code startup_64}, 0x200 bytes into the loaded image. The real-mode setup code
  * is never run.
  */
-public record BzImageKernel(byte[] image, SetupHeader header, int payloadOffset,
-    long payloadBytes, long footprintEnd) implements KernelImage {
+public final class BzImageKernel implements KernelImage {
 
   /** Offset of the setup header in the file and in the zero page. */
   static final int SETUP_HEADER_OFFSET = 0x1f1;
@@ -38,6 +37,31 @@ public record BzImageKernel(byte[] image, SetupHeader header, int payloadOffset,
   /** The 64-bit entry is this far into the protected-mode image. */
   static final long STARTUP_64_OFFSET = 0x200;
   static final int SECTOR_BYTES = 512;
+
+  private final byte[] image;
+  private final SetupHeader header;
+  private final int payloadOffset;
+  private final long payloadBytes;
+  private final long footprintEnd;
+
+  private BzImageKernel(byte[] image, SetupHeader header, int payloadOffset, long payloadBytes,
+      long footprintEnd) {
+    this.image = image;
+    this.header = header;
+    this.payloadOffset = payloadOffset;
+    this.payloadBytes = payloadBytes;
+    this.footprintEnd = footprintEnd;
+  }
+
+  /** The setup header as parsed (setup_sects already defaulted from 0 to 4). */
+  public SetupHeader header() {
+    return header;
+  }
+
+  @Override
+  public long footprintEnd() {
+    return footprintEnd;
+  }
 
   /** The setup header fields we act on. */
   public record SetupHeader(int setupSects, long syssize, int version, int loadflags,

@@ -18,8 +18,7 @@ import run.cocoon.vmm.memory.GuestMemory;
  * the 64-bit entry from {@code e_entry} (which the kernel's linker script sets to the physical
  * address of {@code startup_64}).
  */
-public record ElfKernel(byte[] image, List<Segment> segments, OptionalLong entry64,
-    OptionalLong pvhEntry) implements KernelImage {
+public final class ElfKernel implements KernelImage {
 
   /** One PT_LOAD segment: file bytes [fileOffset, fileOffset + fileSize) go to paddr. */
   public record Segment(long paddr, long fileOffset, long fileSize, long memSize) {
@@ -39,8 +38,32 @@ public record ElfKernel(byte[] image, List<Segment> segments, OptionalLong entry
   /** Xen's note type for the 32-bit PVH entry point, under the note name "Xen". */
   static final int XEN_ELFNOTE_PHYS32_ENTRY = 18;
 
-  public ElfKernel {
-    segments = List.copyOf(segments);
+  private final byte[] image;
+  private final List<Segment> segments;
+  private final OptionalLong entry64;
+  private final OptionalLong pvhEntry;
+
+  private ElfKernel(byte[] image, List<Segment> segments, OptionalLong entry64,
+      OptionalLong pvhEntry) {
+    this.image = image;
+    this.segments = List.copyOf(segments);
+    this.entry64 = entry64;
+    this.pvhEntry = pvhEntry;
+  }
+
+  /** The PT_LOAD segments, in program header order. */
+  public List<Segment> segments() {
+    return segments;
+  }
+
+  @Override
+  public OptionalLong entry64() {
+    return entry64;
+  }
+
+  @Override
+  public OptionalLong pvhEntry() {
+    return pvhEntry;
   }
 
   static boolean looksLikeElf(byte[] b) {
