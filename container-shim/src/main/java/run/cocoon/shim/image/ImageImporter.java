@@ -108,10 +108,14 @@ public final class ImageImporter {
     return out;
   }
 
+  /** A ref.name that is a whole reference ("repo:tag", "host/repo"), not just a tag. */
   private static boolean isFullName(String s) {
+    if (!s.contains(":") && !s.contains("/")) {
+      return false;
+    }
     try {
-      Reference r = Reference.parse(s);
-      return s.contains(":") || s.contains("/") ? r != null : false;
+      Reference.parse(s);
+      return true;
     } catch (ImageException e) {
       return false;
     }
