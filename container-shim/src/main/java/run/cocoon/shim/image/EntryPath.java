@@ -65,6 +65,12 @@ final class EntryPath {
    */
   static Path parentDirectory(Path root, List<String> parts, String what, String name)
       throws IOException {
+    return parentDirectory(root, parts, what, name, true);
+  }
+
+  /** As above; without create, a missing directory on the way gives null. */
+  static Path parentDirectory(
+      Path root, List<String> parts, String what, String name, boolean create) throws IOException {
     Path p = root;
     for (int i = 0; i < parts.size() - 1; i++) {
       p = p.resolve(parts.get(i));
@@ -72,6 +78,9 @@ final class EntryPath {
       try {
         a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
       } catch (NoSuchFileException e) {
+        if (!create) {
+          return null;
+        }
         Files.createDirectory(p);
         continue;
       }

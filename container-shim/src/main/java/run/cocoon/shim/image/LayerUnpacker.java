@@ -166,21 +166,27 @@ public final class LayerUnpacker {
       return; // "./": the target itself, which we own and keep as created
     }
     String leaf = parts.getLast();
-    Path parent = EntryPath.parentDirectory(target, parts, what, e.getName());
     String rel = String.join("/", parts);
 
-    if (leaf.equals(OPAQUE_MARKER)) {
-      clearLowerChildren(parent, parts.subList(0, parts.size() - 1));
-      return;
-    }
     if (leaf.startsWith(WHITEOUT_PREFIX)) {
       String victim = leaf.substring(WHITEOUT_PREFIX.length());
-      if (victim.isEmpty() || victim.equals(".") || victim.equals("..") ) {
+      boolean opaque = leaf.equals(OPAQUE_MARKER);
+      if (!opaque && (victim.isEmpty() || victim.equals(".") || victim.equals(".."))) {
         throw ImageException.bad(what + ": malformed whiteout entry '" + e.getName() + "'");
       }
-      Fs.deleteTree(parent.resolve(victim));
+      // A whiteout only removes; where its directory does not exist there is nothing to hide.
+      Path dir = EntryPath.parentDirectory(target, parts, what, e.getName(), false);
+      if (dir == null) {
+        return;
+      }
+      if (opaque) {
+        clearLowerChildren(dir, parts.subList(0, parts.size() - 1));
+      } else {
+        Fs.deleteTree(dir.resolve(victim));
+      }
       return;
     }
+    Path parent = EntryPath.parentDirectory(target, parts, what, e.getName());
     Path p = parent.resolve(leaf);
     createdThisLayer.add(rel);
     FileTime mtime = e.getLastModifiedTime();

@@ -97,6 +97,7 @@ class LayerUnpackerTest {
             .file("b/.wh.gone", "")
             .file(".wh.top", "")
             .file(".wh.never-existed", "")
+            .file("no/such/dir/.wh.x", "")
             .bytes();
     unpack(lower, upper);
     assertTrue(Files.exists(target.resolve("a/new")), "this layer's entry survives the opaque marker");
@@ -106,6 +107,7 @@ class LayerUnpackerTest {
     assertTrue(Files.isDirectory(target.resolve("b")));
     assertFalse(Files.exists(target.resolve("top")));
     assertTrue(Files.exists(target.resolve("c/stays")));
+    assertFalse(Files.exists(target.resolve("no")), "a whiteout creates no directories");
     try (Stream<Path> s = Files.walk(target)) {
       assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".wh.")), "no whiteout files left");
     }
