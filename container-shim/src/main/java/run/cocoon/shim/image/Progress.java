@@ -18,6 +18,9 @@ public sealed interface Progress permits Progress.Silent, Progress.Lines, Progre
 
   void message(String line);
 
+  /** All downloads ended (done or failed): a bar ends its line. */
+  default void finish() {}
+
   static Progress silent() {
     return new Silent();
   }
@@ -76,6 +79,7 @@ public sealed interface Progress permits Progress.Silent, Progress.Lines, Progre
     private final PrintStream out;
     private final Map<Digest, long[]> blobs = new LinkedHashMap<>();
     private long lastDraw;
+    private boolean drawn;
 
     Bar(PrintStream out) {
       this.out = out;
@@ -109,7 +113,9 @@ public sealed interface Progress permits Progress.Silent, Progress.Lines, Progre
     public synchronized void message(String line) {
       out.print("\r\033[K");
       out.println(line);
-      draw(true);
+      if (!blobs.isEmpty()) {
+        draw(true);
+      }
     }
 
     private void draw(boolean force) {
@@ -126,8 +132,18 @@ public sealed interface Progress permits Progress.Silent, Progress.Lines, Progre
       }
       int filled = total == 0 ? WIDTH : (int) Math.min(WIDTH, done * WIDTH / total);
       out.print("\r\033[K[" + "#".repeat(filled) + " ".repeat(WIDTH - filled) + "] "
-          + mib(done) + " / " + mib(total) + (done >= total ? "\n" : ""));
+          + mib(done) + " / " + mib(total));
       out.flush();
+      drawn = true;
+    }
+
+    @Override
+    public synchronized void finish() {
+      if (drawn) {
+        draw(true);
+        out.println();
+        drawn = false;
+      }
     }
   }
 }

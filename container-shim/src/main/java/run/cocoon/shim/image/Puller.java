@@ -144,6 +144,7 @@ public final class Puller {
       throw new IllegalStateException(e.getCause());
     } finally {
       pool.shutdownNow();
+      progress.finish();
     }
   }
 
