@@ -57,9 +57,10 @@ class QemuBootTest {
         }
 
         List<String> cmd = List.of("qemu-system-x86_64",
-                "-accel", "tcg", "-M", "microvm", "-smp", "2", "-m", "256",
+                "-accel", "tcg", "-M", "microvm,acpi=off", "-smp", "2", "-m", "256",
                 "-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none", "-serial", "stdio",
-                // A guest reset ends QEMU: that is how a guest without ACPI power-off ends its VM.
+                // acpi=off: QEMU then announces the virtio-mmio devices on the command line, as our VMM does.
+                // -no-reboot: a guest reset ends QEMU, which is how a guest without ACPI power-off ends its VM.
                 "-no-reboot",
                 "-kernel", bzImage.toString(), "-initrd", initrd.toString(),
                 "-append", "console=ttyS0 reboot=t panic=-1",
@@ -116,7 +117,7 @@ class QemuBootTest {
                   && mount -t overlay overlay -o lowerdir=/tmp/l,upperdir=/tmp/u,workdir=/tmp/w /tmp/m \\
                   && echo upper > /tmp/m/f && [ "$(cat /tmp/l/f)" = lower ] && [ "$(cat /tmp/u/f)" = upper ] \\
                   && say overlay ok
-                unshare -m -u -i -n -p -U -f sh -c 'hostname inner && echo "cocoon-check unshare=$(hostname)"'
+                unshare -r -m -u -i -n -p -f sh -c 'hostname inner && echo "cocoon-check unshare=$(hostname)"'
                 mkdir -p /dev/pts /dev/mqueue
                 mount -t devpts devpts /dev/pts && say devpts ok
                 mount -t mqueue mqueue /dev/mqueue && say mqueue ok
