@@ -30,9 +30,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Boots the cached guest kernel under QEMU TCG (no KVM needed: an independent check of the kernel,
- * not of our VMM) on QEMU's microvm machine, which like our VMM has no PCI and no ACPI and
- * announces virtio-mmio devices on the command line. A busybox /init reports what the kernel
- * offers and then ends the VM the way our VMM will see it: reboot, which becomes a reset.
+ * not of our VMM) on QEMU's microvm machine, which like our VMM has no PCI and announces
+ * virtio-mmio devices on the command line (acpi=off) or in hardware-reduced ACPI (acpi=on).
+ * A busybox /init reports what the kernel offers and then ends the VM: by rebooting (a reset,
+ * without ACPI) or by powering off (the ACPI sleep control register).
  */
 @Tag("slow")
 class QemuBootTest {
@@ -50,23 +51,18 @@ class QemuBootTest {
 
         String marker = "COCOON-INIT-" + UUID.randomUUID();
         Path initrd = tmp.resolve("initramfs.cpio.gz");
-        writeInitramfs(initrd, marker);
+        writeInitramfs(initrd, reportingInit(marker));
         Path disk = tmp.resolve("disk.raw");
         try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
             f.setLength(DISK_BYTES);
         }
 
-        List<String> cmd = List.of("qemu-system-x86_64",
-                "-accel", "tcg", "-M", "microvm,acpi=off", "-smp", "2", "-m", "256",
-                "-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none", "-serial", "stdio",
-                // acpi=off: QEMU then announces the virtio-mmio devices on the command line, as our VMM does.
-                // -no-reboot: a guest reset ends QEMU, which is how a guest without ACPI power-off ends its VM.
-                "-no-reboot",
-                "-kernel", bzImage.toString(), "-initrd", initrd.toString(),
-                "-append", "console=ttyS0 reboot=t panic=-1",
+        // acpi=off: QEMU then announces the virtio-mmio devices on the command line, as our VMM does,
+        // and describes the CPUs with an MP table only.
+        List<String> cmd = qemu(bzImage, initrd, "microvm,acpi=off", List.of(
                 "-device", "virtio-rng-device",
                 "-drive", "id=d0,if=none,format=raw,file=" + disk,
-                "-device", "virtio-blk-device,drive=d0");
+                "-device", "virtio-blk-device,drive=d0"));
         Boot boot = Boot.run(cmd, marker, BOOT_TIMEOUT);
         String console = boot.console();
 
@@ -97,8 +93,53 @@ class QemuBootTest {
                 guestUptime, boot.markerMillis(), boot.exitMillis());
     }
 
-    private static void writeInitramfs(Path target, String marker) throws IOException {
-        String init = """
+    /**
+     * With hardware-reduced ACPI (QEMU microvm's acpi=on: FADT sleep control register, no
+     * chipset), "poweroff -f" really powers the VM off; without ACPI it would only halt.
+     */
+    @Test
+    @Timeout(value = 45, unit = TimeUnit.MINUTES)
+    void guestPowersOffThroughHardwareReducedAcpi(@TempDir Path tmp) throws Exception {
+        Assumptions.assumeTrue(Scripts.onPath("qemu-system-x86_64"),
+                "skipped: qemu-system-x86_64 is not installed (Debian package qemu-system-x86)");
+        Assumptions.assumeTrue(Files.isExecutable(BUSYBOX), "skipped: /bin/busybox missing (Debian package busybox-static)");
+        Path kernel = KernelBuild.cacheDir();
+        Assumptions.assumeTrue(Files.readAllLines(kernel.resolve("config")).contains("CONFIG_ACPI=y"),
+                "skipped: this kernel is built without ACPI, so it has no power-off device");
+        String marker = "COCOON-POWEROFF-" + UUID.randomUUID();
+        Path initrd = tmp.resolve("initramfs.cpio.gz");
+        writeInitramfs(initrd, """
+                #!/bin/busybox sh
+                /bin/busybox mount -t proc proc /proc
+                read -r up idle < /proc/uptime
+                echo "MARKER uptime=$up"
+                /bin/busybox poweroff -f
+                """.replace("MARKER", marker));
+        // No -no-reboot here: only a real power-off may end QEMU within the timeout.
+        List<String> cmd = new ArrayList<>(qemu(kernel.resolve("bzImage"), initrd, "microvm,acpi=on", List.of()));
+        cmd.remove("-no-reboot");
+        Boot boot = Boot.run(cmd, marker, BOOT_TIMEOUT);
+        assertNotNull(boot.markerLine(), "no marker from /init\n" + boot.console());
+        assertTrue(boot.exited(), "QEMU still ran after poweroff -f: no ACPI power-off\n" + boot.console());
+        assertTrue(boot.console().contains("reboot: Power down"), boot.console());
+        System.out.printf("[kernel] TCG microvm ACPI power-off: VM ended after %d ms wall%n", boot.exitMillis());
+    }
+
+    private static List<String> qemu(Path bzImage, Path initrd, String machine, List<String> devices) {
+        List<String> cmd = new ArrayList<>(List.of("qemu-system-x86_64",
+                "-accel", "tcg", "-M", machine, "-smp", "2", "-m", "256",
+                "-nodefaults", "-no-user-config", "-display", "none", "-monitor", "none", "-serial", "stdio",
+                // A guest reset ends QEMU, as it ends a VM in our VMM.
+                "-no-reboot",
+                "-kernel", bzImage.toString(), "-initrd", initrd.toString(),
+                "-append", "console=ttyS0 reboot=t panic=-1"));
+        cmd.addAll(devices);
+        return cmd;
+    }
+
+    /** /init that reports what the kernel offers, then ends the VM by rebooting. */
+    private static String reportingInit(String marker) {
+        return """
                 #!/bin/busybox sh
                 # PID 1 of the boot test: say when init started, report what the kernel offers, end the VM.
                 /bin/busybox mount -t proc proc /proc
@@ -127,6 +168,9 @@ class QemuBootTest {
                 say done ok
                 reboot -f
                 """.replace("MARKER", marker);
+    }
+
+    private static void writeInitramfs(Path target, String init) throws IOException {
         ByteArrayOutputStream raw = new ByteArrayOutputStream();
         new Newc(raw)
                 .directory("/bin", 0755)
