@@ -63,6 +63,9 @@ public final class JUnitInBox {
     }
   }
 
+  /** Per-test timeout inside the box (everything there runs under TCG, so it is generous). */
+  public static final String PER_TEST_TIMEOUT = "5 m";
+
   private static final Pattern COUNT = Pattern.compile("\\[\\s*(\\d+) (tests|containers) (\\w+)\\s*]");
 
   /**
@@ -82,6 +85,10 @@ public final class JUnitInBox {
         "--enable-native-access=ALL-UNNAMED",
         "-jar", consoleLauncherJar().toString(),
         "execute", "--disable-banner", "--disable-ansi-colors", "--details=tree",
+        // A test stuck in a KVM ioctl cannot be interrupted: fail it from a separate thread and
+        // go on, so one hung guest costs one test, not the whole selection.
+        "--config=junit.jupiter.execution.timeout.default=" + PER_TEST_TIMEOUT,
+        "--config=junit.jupiter.execution.timeout.thread.mode.default=SEPARATE_THREAD",
         "--class-path", classpath.stream().map(p -> p.toAbsolutePath().toString()).collect(Collectors.joining(":"))));
     cmd.addAll(selectors);
     NestedBox.Result r = box.run(cmd, timeout);

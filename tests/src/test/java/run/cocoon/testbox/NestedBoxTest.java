@@ -36,6 +36,10 @@ class NestedBoxTest {
       box.close();
       assertFalse(box.isAlive(), "the box's cocoon-box process is still running after close()");
       assertFalse(Files.exists(box.spool()), "the spool " + box.spool() + " is left behind");
+      // QEMU names the spool on its command line (its 9p share): none may survive the box.
+      List<String> left = ProcessHandle.allProcesses().map(h -> h.info().commandLine().orElse(""))
+          .filter(c -> c.contains(box.spool().toString())).toList();
+      assertEquals(List.of(), left, "processes of the closed box are still running");
     }
     NestedBox.deleteTree(rw);
   }
