@@ -2,6 +2,7 @@ package run.cocoon.vmm;
 
 import java.nio.file.Path;
 import java.util.Optional;
+import run.cocoon.vmm.layout.Layout;
 
 /**
  * What to boot and with what resources.
@@ -27,5 +28,6 @@ public record VmConfig(Path kernel, Optional<Path> initrd, String cmdline, int v
     if (vcpus < 1 || vcpus > MAX_VCPUS) {
       throw new IllegalArgumentException("vCPUs must be between 1 and " + MAX_VCPUS + ", got " + vcpus);
     }
+    Layout.ramRanges(memoryBytes); // throws with the allowed range when the size is unusable
   }
 }
