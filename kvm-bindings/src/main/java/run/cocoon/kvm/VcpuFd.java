@@ -188,28 +188,22 @@ public final class VcpuFd implements AutoCloseable {
   }
 
   /**
-   * KVM_GET_CPUID2. The kernel reports the entry count only when the buffer is too small (on
-   * success it leaves {@code nent} as passed), so ask with an empty buffer first, then with the
-   * exact size.
+   * KVM_GET_CPUID2. Kernels differ in whether they report the entry count: some write it back on
+   * success, none on E2BIG. So the buffer is sized for {@link Kvm#MAX_CPUID_ENTRIES}, zeroed, and
+   * when the count comes back unchanged the unused all-zero tail is dropped (no real leaf is all
+   * zeros: leaf 0 reports the highest leaf, every other entry names its function).
    */
   public List<CpuidEntry> getCpuid2() {
     try (Arena arena = Arena.ofConfined()) {
-      MemorySegment probe = Cpuid.allocate(arena, 0);
-      try {
-        fd.ioctl(KvmIoctl.KVM_GET_CPUID2, probe);
-        return List.of();
-      } catch (SyscallException e) {
-        if (e.errno() != Errno.E2BIG) {
-          throw e;
-        }
-      }
-      int count = probe.get(JAVA_INT, 0);
-      if (count <= 0 || count > Kvm.MAX_CPUID_ENTRIES) {
-        throw new SyscallException(KvmIoctl.KVM_GET_CPUID2.name(), Errno.E2BIG, count + " entries");
-      }
-      MemorySegment buf = Cpuid.allocate(arena, count);
+      MemorySegment buf = Cpuid.allocate(arena, Kvm.MAX_CPUID_ENTRIES);
       fd.ioctl(KvmIoctl.KVM_GET_CPUID2, buf);
-      return Cpuid.read(buf);
+      List<CpuidEntry> entries = Cpuid.read(buf);
+      int n = entries.size();
+      CpuidEntry empty = new CpuidEntry(0, 0, 0, 0, 0, 0, 0);
+      while (n > 0 && entries.get(n - 1).equals(empty)) {
+        n--;
+      }
+      return entries.subList(0, n);
     }
   }
 
