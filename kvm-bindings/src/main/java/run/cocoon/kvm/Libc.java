@@ -67,6 +67,8 @@ public final class Libc {
       FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), CAPTURE_ERRNO);
   private static final MethodHandle WRITE = link("write",
       FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), CAPTURE_ERRNO);
+  private static final MethodHandle GETRANDOM = link("getrandom",
+      FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT), CAPTURE_ERRNO);
   private static final MethodHandle PTHREAD_SELF = link("pthread_self",
       FunctionDescriptor.of(JAVA_LONG));
   // pthread_kill reports failure through its return value, not errno.
@@ -219,6 +221,31 @@ public final class Libc {
     try {
       int rc = (int) MUNMAP.invokeExact(errnoBuffer(), MemorySegment.ofAddress(address), length);
       assert rc == 0 : "munmap failed";
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  /**
+   * getrandom(2) into all of {@code buffer} (flags 0: the kernel's pool, blocking only before it
+   * is first seeded); retries on EINTR and short reads.
+   */
+  public static void getrandom(MemorySegment buffer) {
+    try {
+      long done = 0;
+      while (done < buffer.byteSize()) {
+        MemorySegment state = errnoBuffer();
+        MemorySegment rest = buffer.asSlice(done);
+        long n = (long) GETRANDOM.invokeExact(state, rest, rest.byteSize(), 0);
+        if (n < 0) {
+          int errno = lastErrno(state);
+          if (errno == Errno.EINTR) {
+            continue;
+          }
+          throw new SyscallException("getrandom", errno);
+        }
+        done += n;
+      }
     } catch (Throwable t) {
       throw rethrow(t);
     }
