@@ -33,6 +33,10 @@ public final class ProtocolServer implements AutoCloseable {
   private final RequestHandler handler;
   private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
   private final Semaphore connections = new Semaphore(ProtocolLimits.MAX_CONNECTIONS);
+  private final long firstFrameTimeoutMillis;
+  private final java.util.concurrent.ScheduledExecutorService watchdog =
+      Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon()
+          .name("agent-first-frame-watchdog").unstarted(r));
 
   /**
    * @param onShutdown runs after a {@code shutdown} request stopped every container, before the
@@ -40,8 +44,14 @@ public final class ProtocolServer implements AutoCloseable {
    * @param setClock sets the guest clock to the host's time from {@code hello} (epoch millis)
    */
   public ProtocolServer(ContainerBackend backend, Runnable onShutdown, LongConsumer setClock) {
+    this(backend, onShutdown, setClock, ProtocolLimits.FIRST_FRAME_TIMEOUT_MILLIS);
+  }
+
+  ProtocolServer(ContainerBackend backend, Runnable onShutdown, LongConsumer setClock,
+      long firstFrameTimeoutMillis) {
     this.backend = backend;
     this.handler = new RequestHandler(backend, onShutdown, setClock);
+    this.firstFrameTimeoutMillis = firstFrameTimeoutMillis;
   }
 
   /** Serves {@code connection} on a new virtual thread and closes it when done. */
@@ -71,10 +81,24 @@ public final class ProtocolServer implements AutoCloseable {
     Object writeLock = new Object();
     Semaphore inFlight = new Semaphore(ProtocolLimits.MAX_IN_FLIGHT_PER_CONNECTION);
     boolean first = true;
+    // A peer that connects and says nothing would hold a connection slot forever.
+    java.util.concurrent.atomic.AtomicBoolean spoke = new java.util.concurrent.atomic.AtomicBoolean();
+    var silence = watchdog.schedule(() -> {
+      if (!spoke.get()) {
+        try {
+          connection.close();
+        } catch (IOException e) {
+          // closing anyway
+        }
+      }
+    }, firstFrameTimeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
     while (true) {
       byte[] payload;
       try {
         payload = Frames.read(connection.input());
+        if (spoke.compareAndSet(false, true)) {
+          silence.cancel(false);
+        }
       } catch (EOFException e) {
         return;
       } catch (ProtocolException e) {
@@ -181,6 +205,7 @@ public final class ProtocolServer implements AutoCloseable {
 
   @Override
   public void close() {
+    watchdog.shutdownNow();
     threads.shutdownNow();
   }
 

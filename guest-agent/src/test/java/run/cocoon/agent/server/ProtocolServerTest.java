@@ -41,6 +41,7 @@ import run.cocoon.agent.protocol.Request;
  * tests).
  */
 class ProtocolServerTest {
+  private static final long SILENCE_MILLIS = 500;
   @TempDir Path dir;
   private ServerSocketChannel listener;
   private ProtocolServer server;
@@ -160,7 +161,7 @@ class ProtocolServerTest {
     Path socket = dir.resolve("agent.sock");
     listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
     listener.bind(UnixDomainSocketAddress.of(socket));
-    server = new ProtocolServer(backend, shutdown::countDown, clock::set);
+    server = new ProtocolServer(backend, shutdown::countDown, clock::set, SILENCE_MILLIS);
     acceptor = Thread.ofPlatform().daemon().start(() -> {
       try {
         while (true) {
@@ -306,6 +307,16 @@ class ProtocolServerTest {
       for (int i = 0; i < ProtocolLimits.MAX_IN_FLIGHT_PER_CONNECTION; i++) {
         assertInstanceOf(Reply.Exited.class, Codec.decode(Frames.read(c.input())).body());
       }
+    }
+  }
+
+  @Test
+  void aConnectionThatNeverSpeaksIsClosed() throws Exception {
+    try (Connection silent = connector().open()) {
+      long t0 = System.nanoTime();
+      assertEquals(-1, silent.input().read(), "closed by the agent");
+      long waited = (System.nanoTime() - t0) / 1_000_000;
+      assertTrue(waited >= SILENCE_MILLIS - 50 && waited < 10_000, "closed after " + waited + " ms");
     }
   }
 }
