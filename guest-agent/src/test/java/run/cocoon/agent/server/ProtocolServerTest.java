@@ -41,7 +41,7 @@ import run.cocoon.agent.protocol.Request;
  * tests).
  */
 class ProtocolServerTest {
-  private static final long SILENCE_MILLIS = 500;
+  private static final long SILENCE_MILLIS = 3000;
   @TempDir Path dir;
   private ServerSocketChannel listener;
   private ProtocolServer server;
