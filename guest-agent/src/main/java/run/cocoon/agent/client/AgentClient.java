@@ -44,6 +44,9 @@ public final class AgentClient implements AutoCloseable {
 
   /** Connects and says hello (which also sets the guest clock from ours). */
   public static AgentClient connect(Connector connector) throws IOException, AgentException {
+    // Serialisers are built on first use, which can take a while on a cold JVM; do it before
+    // connecting, since the agent gives a new connection a bounded time to speak.
+    Codec.encode(Envelope.of(0, new Request.Hello(ProtocolLimits.VERSION, 0)));
     Connection control = connector.open();
     AgentClient client = new AgentClient(connector, control);
     try {
