@@ -2,6 +2,7 @@ package run.cocoon.vmm.virtio;
 
 import java.io.IOException;
 import run.cocoon.vmm.VirtioSpec;
+import run.cocoon.vmm.virtio.block.VirtioBlock;
 import run.cocoon.vmm.virtio.rng.VirtioRng;
 
 /** Opens the device a {@link VirtioSpec} asks for. */
@@ -16,7 +17,7 @@ public final class VirtioDevices {
   public static VirtioDevice open(VirtioSpec spec, String name) throws IOException {
     return switch (spec) {
       case VirtioSpec.Rng r -> new VirtioRng(name);
-      case VirtioSpec.Disk d -> throw new IOException("virtio-blk is not available yet");
+      case VirtioSpec.Disk d -> new VirtioBlock(name, d.image(), d.readOnly(), d.serial());
       case VirtioSpec.Vsock v -> throw new IOException("virtio-vsock is not available yet");
       case VirtioSpec.Net n -> throw new IOException("virtio-net is not available yet");
     };

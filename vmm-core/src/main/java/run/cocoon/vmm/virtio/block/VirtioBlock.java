@@ -87,8 +87,11 @@ public final class VirtioBlock implements VirtioDevice, AutoCloseable {
    */
   public static final int CONFIG_BYTES = 72;
 
-  /** Serial numbers: up to 20 characters that are safe in sysfs, udev link names and our CLI. */
-  private static final Pattern SERIAL = Pattern.compile("[A-Za-z0-9._:-]{0," + ID_BYTES + "}");
+  /**
+   * Serial numbers: up to 20 characters that are safe in sysfs, udev link names and our CLI
+   * (the same rule as {@link run.cocoon.vmm.VirtioSpec.Disk}).
+   */
+  private static final Pattern SERIAL = Pattern.compile("[A-Za-z0-9._-]{0," + ID_BYTES + "}");
 
   private final String name;
   private final DiskImage image;
@@ -103,8 +106,8 @@ public final class VirtioBlock implements VirtioDevice, AutoCloseable {
   /**
    * Opens {@code image} as a disk.
    *
-   * @param serial what GET_ID answers (at most {@link #ID_BYTES} of {@code [A-Za-z0-9._:-]}), or
-   *     null for none (GET_ID then answers 20 NUL bytes)
+   * @param serial what GET_ID answers (at most {@link #ID_BYTES} of {@code [A-Za-z0-9._-]}); null
+   *     or empty for none (GET_ID then answers 20 NUL bytes)
    * @throws IOException when the image cannot be opened (the message names it and says why)
    * @throws IllegalArgumentException when the serial is too long or has other characters
    */
@@ -112,7 +115,7 @@ public final class VirtioBlock implements VirtioDevice, AutoCloseable {
       throws IOException {
     if (serial != null && !SERIAL.matcher(serial).matches()) {
       throw new IllegalArgumentException("disk serial \"" + serial + "\" must be at most "
-          + ID_BYTES + " characters of letters, digits, '.', '_', ':' and '-'");
+          + ID_BYTES + " characters of letters, digits, '.', '_' and '-'");
     }
     this.name = name;
     this.id = new byte[ID_BYTES];

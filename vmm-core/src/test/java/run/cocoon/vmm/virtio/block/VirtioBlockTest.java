@@ -283,7 +283,7 @@ class VirtioBlockTest {
   @Test
   void badSerialsAreRefused() throws IOException {
     Path p = image("s.img", 4096, 5);
-    for (String bad : new String[] {"ABCDEFGHIJ0123456789X", "has space", "comma,", "tab\t",
+    for (String bad : new String[] {"ABCDEFGHIJ0123456789X", "has space", "colon:", "comma,", "tab\t",
         "\u00e9t\u00e9", "nul\0"}) {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
           () -> new VirtioBlock("b", p, false, bad), bad);
