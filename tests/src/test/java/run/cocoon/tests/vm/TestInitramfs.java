@@ -64,7 +64,7 @@ public final class TestInitramfs {
           end ;;
         blk-bench)
           # vmm-core/bench/blk-throughput: sequential O_DIRECT write, then read, of cocoon.mib MiB.
-          mib=$(sed -n 's/.*cocoon\.mib=\([0-9]*\).*/\1/p' /proc/cmdline)
+          mib=$(sed -n 's/.*cocoon\\.mib=\\([0-9]*\\).*/\\1/p' /proc/cmdline)
           t0=$(cut -d' ' -f1 /proc/uptime); dd if=/dev/zero of=/dev/vda bs=1M count=$mib oflag=direct conv=fsync 2>/dev/null
           t1=$(cut -d' ' -f1 /proc/uptime); dd if=/dev/vda of=/dev/null bs=1M count=$mib iflag=direct 2>/dev/null
           t2=$(cut -d' ' -f1 /proc/uptime); echo "%1$s blk-bench mib=$mib write-s=$t0,$t1 read-s=$t1,$t2"
