@@ -68,6 +68,7 @@ public final class TestInitramfs {
           t0=$(cut -d' ' -f1 /proc/uptime); dd if=/dev/zero of=/dev/vda bs=1M count=$mib oflag=direct conv=fsync 2>/dev/null
           t1=$(cut -d' ' -f1 /proc/uptime); dd if=/dev/vda of=/dev/null bs=1M count=$mib iflag=direct 2>/dev/null
           t2=$(cut -d' ' -f1 /proc/uptime); echo "%1$s blk-bench mib=$mib write-s=$t0,$t1 read-s=$t1,$t2"
+          q=/sys/block/vda/queue; echo "%1$s blk-bench-queue max_sectors_kb=$(cat $q/max_sectors_kb) max_segments=$(cat $q/max_segments) max_segment_size=$(cat $q/max_segment_size) stat=$(cat /sys/block/vda/stat | tr -s ' ' ',')"
           end ;;
         *) echo "unknown scenario"; poweroff -f ;;
       esac

@@ -21,7 +21,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * VMMs cannot write the same image, or one write what another reads. File systems without locks
  * (some network file systems) are used unlocked.
  *
- * <p>Every transfer is positional and bounds-checked against the capacity fixed at open time.
+ * <p>Transfers set the channel's position and then read or write all of a request's buffers with
+ * one vectored call, so the image serves one request at a time: the device's queue thread.
  */
 final class DiskImage implements AutoCloseable {
   /** The virtio-blk sector: capacity, offsets and lengths are in these units. */
@@ -123,11 +124,16 @@ final class DiskImage implements AutoCloseable {
     return bytes / SECTOR_BYTES <= sectors - sector;
   }
 
-  /** Fills {@code destination} from the image at byte {@code offset}. */
-  void read(long offset, ByteBuffer destination) throws IOException {
+  /**
+   * Fills {@code destinations} in order from the image at byte {@code offset}: one readv(2) for
+   * all of them where the kernel allows, as a request's guest buffers are usually one page each.
+   */
+  void read(long offset, ByteBuffer[] destinations) throws IOException {
     long position = offset;
-    while (destination.hasRemaining()) {
-      int n = channel.read(destination, position);
+    for (int first = next(destinations, 0); first < destinations.length;
+        first = next(destinations, first)) {
+      channel.position(position);
+      long n = channel.read(destinations, first, destinations.length - first);
       if (n < 0) {
         throw new EOFException("disk image " + path + " ends at " + position
             + " (shrunk while in use?)");
@@ -136,12 +142,22 @@ final class DiskImage implements AutoCloseable {
     }
   }
 
-  /** Writes all of {@code source} to the image at byte {@code offset}. */
-  void write(long offset, ByteBuffer source) throws IOException {
+  /** Writes all of {@code sources}, in order, to the image at byte {@code offset} (writev(2)). */
+  void write(long offset, ByteBuffer[] sources) throws IOException {
     long position = offset;
-    while (source.hasRemaining()) {
-      position += channel.write(source, position);
+    for (int first = next(sources, 0); first < sources.length; first = next(sources, first)) {
+      channel.position(position);
+      position += channel.write(sources, first, sources.length - first);
     }
+  }
+
+  /** The first buffer at or after {@code from} with bytes left. */
+  private static int next(ByteBuffer[] buffers, int from) {
+    int i = from;
+    while (i < buffers.length && !buffers[i].hasRemaining()) {
+      i++;
+    }
+    return i;
   }
 
   /** Makes every completed write durable: fdatasync(2). */

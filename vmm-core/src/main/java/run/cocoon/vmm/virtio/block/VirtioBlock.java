@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
 import run.cocoon.vmm.memory.GuestMemory;
@@ -77,8 +78,8 @@ public final class VirtioBlock implements VirtioDevice, AutoCloseable {
    */
   public static final int SEG_MAX = QUEUE_SIZE - 2;
   /**
-   * Largest piece of one guest buffer handed to a single read or write call: a ByteBuffer holds
-   * at most 2 GiB, and a buffer may be up to 4 GiB.
+   * Largest piece of one guest buffer in one ByteBuffer of a vectored read or write: a ByteBuffer
+   * holds at most 2 GiB, and a buffer may be up to 4 GiB.
    */
   static final int IO_CHUNK_BYTES = 1 << 30;
   /**
@@ -336,23 +337,25 @@ public final class VirtioBlock implements VirtioDevice, AutoCloseable {
     return true;
   }
 
-  /** One positional transfer between the image and a host view of guest memory. */
+  /** One vectored transfer between the image and host views of guest memory. */
   @FunctionalInterface
   private interface Transfer {
-    void apply(long diskOffset, ByteBuffer guest) throws IOException;
+    void apply(long diskOffset, ByteBuffer[] guest) throws IOException;
   }
 
   /**
    * Moves {@code length} bytes between the image at {@code diskOffset} and {@code buffers}
-   * starting {@code skip} bytes in, one guest buffer (or 1 GiB of it) per call, with no copy.
+   * starting {@code skip} bytes in, with no copy: each guest buffer (in pieces of at most 1 GiB)
+   * becomes a direct ByteBuffer over guest memory, and all of them go to one vectored call.
    */
   private static void transfer(GuestMemory memory, List<Descriptor> buffers, long skip,
       long length, long diskOffset, Transfer io) throws IOException {
+    List<ByteBuffer> views = new ArrayList<>(buffers.size());
     long done = 0;
     long toSkip = skip;
     for (Descriptor d : buffers) {
       if (done == length) {
-        return;
+        break;
       }
       if (toSkip >= d.length()) {
         toSkip -= d.length();
@@ -361,11 +364,13 @@ public final class VirtioBlock implements VirtioDevice, AutoCloseable {
       long n = Math.min(d.length() - toSkip, length - done);
       for (long off = 0; off < n; off += IO_CHUNK_BYTES) {
         long chunk = Math.min(IO_CHUNK_BYTES, n - off);
-        io.apply(diskOffset + done + off,
-            memory.slice(d.address() + toSkip + off, chunk).asByteBuffer());
+        views.add(memory.slice(d.address() + toSkip + off, chunk).asByteBuffer());
       }
       done += n;
       toSkip = 0;
+    }
+    if (!views.isEmpty()) {
+      io.apply(diskOffset, views.toArray(ByteBuffer[]::new));
     }
   }
 }
