@@ -28,7 +28,8 @@ import run.cocoon.vmm.virtio.VirtioDevice;
  * 2.6.4), so the header may be split across buffers and data may share a buffer with the header
  * or the status. Whatever the guest writes, a request ends in one of three ways:
  * <ul>
- *   <li>no device-writable byte at all: nothing can be reported, the chain is returned unused;
+ *   <li>no device-writable byte at all: nothing can be reported, the chain is returned with
+ *       nothing written;
  *   <li>a malformed request (header missing or writable, buffers in the wrong direction for the
  *       type, readable after writable, a range outside the disk or not whole sectors, a write to
  *       a read-only disk) or a host I/O error: IOERR, and no data moved in the wrong direction;
