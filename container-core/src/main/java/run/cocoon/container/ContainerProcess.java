@@ -1,0 +1,297 @@
+package run.cocoon.container;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * A process started by the cocoon-spawn helper from a plan: a container's init process or a
+ * process exec'd into a running container. The helper stays as the process's parent (a relay
+ * that reports its exit status); this object reads the helper's reports on a platform thread and
+ * reaps the helper.
+ */
+public final class ContainerProcess implements AutoCloseable {
+  /** How long plan setup (everything up to READY) may take before it is considered hung. */
+  public static final Duration SETUP_TIMEOUT = Duration.ofSeconds(30);
+
+  private static final int K_PID = 1;
+  private static final int K_ERROR = 2;
+  private static final int K_READY = 3;
+  private static final int K_EXEC_OK = 4;
+  private static final int K_EXITED = 5;
+  private static final int REPORT_BYTES = 16;
+
+  private final int helperPid;
+  private final CompletableFuture<Integer> pid = new CompletableFuture<>();
+  private final CompletableFuture<Void> ready = new CompletableFuture<>();
+  private final CompletableFuture<Void> execOk = new CompletableFuture<>();
+  private final CompletableFuture<Integer> waitStatus = new CompletableFuture<>();
+  private final OutputStream stdin;
+  private final InputStream stdout;
+  private final InputStream stderr;
+  private volatile int startFd;
+
+  private ContainerProcess(int helperPid, int statusFd, int startFd, OutputStream stdin,
+      InputStream stdout, InputStream stderr, String name) {
+    this.helperPid = helperPid;
+    this.startFd = startFd;
+    this.stdin = stdin;
+    this.stdout = stdout;
+    this.stderr = stderr;
+    Thread t = Thread.ofPlatform().daemon().name("cocoon-spawn-" + name + "-" + helperPid)
+        .start(() -> readReports(statusFd));
+    t.setUncaughtExceptionHandler((th, e) -> fail(e));
+  }
+
+  /**
+   * Runs the helper with {@code plan} and waits until the plan reports READY (set up, blocked
+   * before execve if the plan waits for start). Throws {@link SpawnException} naming the failed
+   * step; in that case the helper and its child are gone.
+   */
+  static ContainerProcess spawn(Path helper, List<PlanOp> plan, Stdio stdio, String name) {
+    byte[] encoded = PlanEncoder.encode(plan);
+    List<Integer> ours = new ArrayList<>(); // fds to close in this process after the spawn
+    int[] planPipe = Sys.pipe();
+    int[] statusPipe = null;
+    int[] startPipe = null;
+    int[] in = null;
+    int[] out = null;
+    int[] err = null;
+    try {
+      statusPipe = Sys.pipe();
+      startPipe = Sys.pipe();
+      int[] childFds = new int[6];
+      switch (stdio) {
+        case Stdio.Pipes p -> {
+          in = Sys.pipe();
+          out = Sys.pipe();
+          err = Sys.pipe();
+          childFds[0] = in[0];
+          childFds[1] = out[1];
+          childFds[2] = err[1];
+          ours.addAll(List.of(in[0], out[1], err[1]));
+        }
+        case Stdio.Fds f -> {
+          childFds[0] = f.stdin();
+          childFds[1] = f.stdout();
+          childFds[2] = f.stderr();
+        }
+      }
+      childFds[3] = planPipe[0];
+      childFds[4] = statusPipe[1];
+      childFds[5] = startPipe[0];
+      ours.addAll(List.of(planPipe[0], statusPipe[1], startPipe[0]));
+      int helperPid = Sys.spawn(helper.toString(), List.of(helper.toString()), childFds);
+      for (int fd : ours) {
+        Sys.closeQuietly(fd);
+      }
+      ours.clear();
+      try {
+        Sys.writeFully(planPipe[1], encoded);
+      } catch (NativeCallException e) {
+        // The helper died before reading its plan; its status report says why.
+      }
+      Sys.closeQuietly(planPipe[1]);
+      planPipe[1] = -1;
+      ContainerProcess p = new ContainerProcess(helperPid, statusPipe[0], startPipe[1],
+          in == null ? null : new FdStreams.Out(in[1]),
+          out == null ? null : new FdStreams.In(out[0]),
+          err == null ? null : new FdStreams.In(err[0]), name);
+      p.await(p.ready, SETUP_TIMEOUT, "setup");
+      return p;
+    } catch (RuntimeException e) {
+      for (int fd : ours) {
+        Sys.closeQuietly(fd);
+      }
+      Sys.closeQuietly(planPipe[1]);
+      throw e;
+    }
+  }
+
+  private void readReports(int statusFd) {
+    boolean exited = false;
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment buf = arena.allocate(REPORT_BYTES);
+      ValueLayout.OfInt le = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.nativeOrder());
+      for (;;) {
+        int got = 0;
+        while (got < REPORT_BYTES) {
+          int n = Sys.read(statusFd, buf.asSlice(got), REPORT_BYTES - got);
+          if (n == 0) {
+            break;
+          }
+          got += n;
+        }
+        if (got < REPORT_BYTES) {
+          break;
+        }
+        int kind = buf.get(le, 0);
+        int step = buf.get(le, 4);
+        int errno = buf.get(le, 8);
+        int value = buf.get(le, 12);
+        switch (kind) {
+          case K_PID -> pid.complete(value);
+          case K_READY -> ready.complete(null);
+          case K_EXEC_OK -> execOk.complete(null);
+          case K_ERROR -> fail(new SpawnException(PlanOp.stepName(step), errno, value, null));
+          case K_EXITED -> {
+            exited = true;
+            waitStatus.complete(value);
+          }
+          default -> fail(new SpawnException("relay", 0, 0, "unknown report kind " + kind));
+        }
+      }
+    } finally {
+      Sys.closeQuietly(statusFd);
+      int helperStatus = Sys.waitpid(helperPid);
+      SpawnException gone = new SpawnException("helper", 0, 0,
+          "exited before the process ran, wait status " + helperStatus);
+      fail(gone);
+      if (!exited) {
+        waitStatus.complete(helperStatus);
+      }
+      Sys.closeQuietly(startFd);
+      startFd = -1;
+    }
+  }
+
+  private void fail(Throwable e) {
+    pid.completeExceptionally(e);
+    ready.completeExceptionally(e);
+    execOk.completeExceptionally(e);
+  }
+
+  private <T> T await(CompletableFuture<T> f, Duration timeout, String what) {
+    try {
+      return f.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new SpawnException(what, 0, 0, e.getCause().toString());
+    } catch (TimeoutException e) {
+      Sys.kill(helperPid, 9);
+      throw new SpawnException(what, 0, 0, "timed out after " + timeout);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new SpawnException(what, 4, 0, "interrupted");
+    }
+  }
+
+  /** Lets a process created by a plan with WAIT_START run its execve; waits until it did. */
+  void start() {
+    int fd = startFd;
+    if (fd < 0) {
+      throw new IllegalStateException("already started or gone");
+    }
+    Sys.writeFully(fd, new byte[] {'S'});
+    Sys.closeQuietly(fd);
+    startFd = -1;
+    await(execOk, SETUP_TIMEOUT, "start");
+  }
+
+  /** For plans without WAIT_START: waits for the execve to have happened. */
+  void awaitExec() {
+    int fd = startFd;
+    startFd = -1;
+    Sys.closeQuietly(fd);
+    await(execOk, SETUP_TIMEOUT, "exec");
+  }
+
+  /** Cancels a created process that was never started (its WAIT_START sees EOF). */
+  void cancelStart() {
+    int fd = startFd;
+    startFd = -1;
+    Sys.closeQuietly(fd);
+  }
+
+  /** The process's pid on the host (in the caller's PID namespace). */
+  public int pid() {
+    return await(pid, SETUP_TIMEOUT, "pid");
+  }
+
+  /** The pid of the helper that is this process's parent. */
+  public int helperPid() {
+    return helperPid;
+  }
+
+  public boolean isAlive() {
+    return !waitStatus.isDone();
+  }
+
+  /** Waits for the process to end; the status carries no OOM information at this level. */
+  public ExitStatus waitFor() {
+    try {
+      return ExitStatus.fromWaitStatus(waitStatus.get(), false);
+    } catch (ExecutionException e) {
+      throw new SpawnException("wait", 0, 0, e.getCause().toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new SpawnException("wait", 4, 0, "interrupted");
+    }
+  }
+
+  /** Waits up to {@code timeout}; empty if the process still runs. */
+  public Optional<ExitStatus> waitFor(Duration timeout) {
+    try {
+      return Optional.of(ExitStatus.fromWaitStatus(
+          waitStatus.get(timeout.toMillis(), TimeUnit.MILLISECONDS), false));
+    } catch (TimeoutException e) {
+      return Optional.empty();
+    } catch (ExecutionException e) {
+      throw new SpawnException("wait", 0, 0, e.getCause().toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Optional.empty();
+    }
+  }
+
+  /** Sends a signal to the process; false if it has already ended. */
+  public boolean signal(int signal) {
+    if (!isAlive()) {
+      return false;
+    }
+    return Sys.kill(pid(), signal);
+  }
+
+  /** The process's stdin (with {@link Stdio.Pipes}); null otherwise. */
+  public OutputStream stdin() {
+    return stdin;
+  }
+
+  /** The process's stdout (with {@link Stdio.Pipes}); null otherwise. */
+  public InputStream stdout() {
+    return stdout;
+  }
+
+  /** The process's stderr (with {@link Stdio.Pipes}); null otherwise. */
+  public InputStream stderr() {
+    return stderr;
+  }
+
+  /** Closes this side's stdio pipes (does not signal the process). */
+  @Override
+  public void close() {
+    for (AutoCloseable c : new AutoCloseable[] {stdin, stdout, stderr}) {
+      if (c != null) {
+        try {
+          c.close();
+        } catch (Exception ignored) {
+          // closing a pipe fd cannot fail in a way worth reporting
+        }
+      }
+    }
+  }
+}
