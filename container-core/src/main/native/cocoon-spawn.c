@@ -10,9 +10,10 @@
  *   4      the status pipe to Java (fixed 16-byte records, see struct report)
  *   5      the start pipe: WAIT_START blocks until a byte arrives (EOF cancels)
  *
- * Operations before FORK run in this process (join cgroups, unshare, setns). FORK creates the
- * container process (PID 1 of a new PID namespace when one was unshared); the rest of the plan
- * runs in that child. The parent stays as a small relay: it reports the child's host PID,
+ * Operations before FORK run in this process (unshare or setns of the PID namespace). FORK
+ * creates the container process (PID 1 of a new PID namespace when one was unshared); the rest
+ * of the plan (join cgroups, the other namespaces, mounts, credentials, execve) runs in that
+ * child, so the relay itself stays outside the container's cgroup. The parent stays as a small relay: it reports the child's host PID,
  * forwards the child's READY and failures, reports EXEC_OK when the child's close-on-exec pipe
  * closes, then waits for the child and reports its wait status.
  *
@@ -314,7 +315,8 @@ static void do_fork(void) {
   report_fd = p[1];
   /* The container dies with its relay; the relay dies when asked or when its child ends. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) fail(OP_FORK);
-  if (getppid() != relay_pid && getpid() != 1) { errno = ESRCH; fail(OP_FORK); }
+  pid_t parent = getppid(); /* 0 when the relay is outside our PID namespace */
+  if (parent != relay_pid && parent != 0) { errno = ESRCH; fail(OP_FORK); }
 }
 
 int main(void) {
@@ -346,11 +348,9 @@ int main(void) {
     uint64_t *n = r.num;
     char **s = r.str;
     switch (r.op) {
-      case OP_JOIN_CGROUP: {
+      case OP_JOIN_CGROUP: { /* "0" is the writer itself, whatever its pid namespace */
         int fd = open(s[0], O_WRONLY | O_CLOEXEC);
-        char pid[24];
-        int len = snprintf(pid, sizeof pid, "%d", getpid());
-        if (fd < 0 || write(fd, pid, (size_t)len) != len) fail(OP_JOIN_CGROUP);
+        if (fd < 0 || write(fd, "0", 1) != 1) fail(OP_JOIN_CGROUP);
         close(fd);
         break;
       }

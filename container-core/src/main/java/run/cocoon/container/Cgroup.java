@@ -107,7 +107,7 @@ public final class Cgroup {
 
   private static String read(Path file) {
     try {
-      return Files.readString(file).trim();
+      return ProcFiles.read(file).trim();
     } catch (IOException e) {
       return null;
     }

@@ -121,7 +121,7 @@ public final class ContainerProcess implements AutoCloseable {
   }
 
   private void readReports(int statusFd) {
-    boolean exited = false;
+    Integer exitedStatus = null;
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment buf = arena.allocate(REPORT_BYTES);
       ValueLayout.OfInt le = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.nativeOrder());
@@ -146,10 +146,7 @@ public final class ContainerProcess implements AutoCloseable {
           case K_READY -> ready.complete(null);
           case K_EXEC_OK -> execOk.complete(null);
           case K_ERROR -> fail(new SpawnException(PlanOp.stepName(step), errno, value, null));
-          case K_EXITED -> {
-            exited = true;
-            waitStatus.complete(value);
-          }
+          case K_EXITED -> exitedStatus = value;
           default -> fail(new SpawnException("relay", 0, 0, "unknown report kind " + kind));
         }
       }
@@ -159,11 +156,10 @@ public final class ContainerProcess implements AutoCloseable {
       SpawnException gone = new SpawnException("helper", 0, 0,
           "exited before the process ran, wait status " + helperStatus);
       fail(gone);
-      if (!exited) {
-        waitStatus.complete(helperStatus);
-      }
       Sys.closeQuietly(startFd);
       startFd = -1;
+      // Completed only now, so that a finished wait means the helper is reaped too.
+      waitStatus.complete(exitedStatus != null ? exitedStatus : helperStatus);
     }
   }
 

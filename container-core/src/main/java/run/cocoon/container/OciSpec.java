@@ -118,7 +118,6 @@ public record OciSpec(
 
   private static final ObjectMapper MAPPER = JsonMapper.builder()
       .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
       .build();
 
   /** Parses config.json text; refuses more than {@link ContainerLimits#MAX_CONFIG_BYTES}. */

@@ -34,14 +34,27 @@ public final class PlanBuilder {
   /** The plan for creating a container whose process waits for start before its execve. */
   public static List<PlanOp> create(ContainerConfig c, List<String> cgroupProcsFiles, int capLastCap) {
     List<PlanOp> ops = new ArrayList<>();
+    // The relay unshares (or joins) only the PID namespace: it applies to the children it forks.
+    for (ContainerConfig.NamespaceJoin j : c.joins()) {
+      if (j.cloneFlag() == SpecValidator.CLONE_NEWPID) {
+        ops.add(new PlanOp.SetNs(j.path(), j.cloneFlag()));
+      }
+    }
+    if ((c.unshareFlags() & SpecValidator.CLONE_NEWPID) != 0) {
+      ops.add(new PlanOp.Unshare(SpecValidator.CLONE_NEWPID));
+    }
+    ops.add(new PlanOp.Fork());
+    // The container process joins its cgroup before its cgroup namespace is made, so that the
+    // namespace is rooted at the container's cgroup.
     for (String f : cgroupProcsFiles) {
       ops.add(new PlanOp.JoinCgroup(f));
     }
     for (ContainerConfig.NamespaceJoin j : c.joins()) {
-      ops.add(new PlanOp.SetNs(j.path(), j.cloneFlag()));
+      if (j.cloneFlag() != SpecValidator.CLONE_NEWPID) {
+        ops.add(new PlanOp.SetNs(j.path(), j.cloneFlag()));
+      }
     }
-    ops.add(new PlanOp.Unshare(c.unshareFlags()));
-    ops.add(new PlanOp.Fork());
+    ops.add(new PlanOp.Unshare(c.unshareFlags() & ~SpecValidator.CLONE_NEWPID));
     ops.add(new PlanOp.SetSid());
     if (c.hostname() != null) {
       ops.add(new PlanOp.Hostname(c.hostname()));
@@ -122,16 +135,19 @@ public final class PlanBuilder {
   public static List<PlanOp> exec(int containerPid, int namespaceFlags, List<String> cgroupProcsFiles,
       ContainerConfig.ProcessConfig p, int capLastCap) {
     List<PlanOp> ops = new ArrayList<>();
+    if ((namespaceFlags & SpecValidator.CLONE_NEWPID) != 0) {
+      ops.add(new PlanOp.SetNs("/proc/" + containerPid + "/ns/pid", SpecValidator.CLONE_NEWPID));
+    }
+    ops.add(new PlanOp.Fork());
     for (String f : cgroupProcsFiles) {
       ops.add(new PlanOp.JoinCgroup(f));
     }
     for (Object[] ns : EXEC_NAMESPACES) {
       int flag = (Integer) ns[1];
-      if ((namespaceFlags & flag) != 0) {
+      if ((namespaceFlags & flag) != 0 && flag != SpecValidator.CLONE_NEWPID) {
         ops.add(new PlanOp.SetNs("/proc/" + containerPid + "/ns/" + ns[0], flag));
       }
     }
-    ops.add(new PlanOp.Fork());
     ops.add(new PlanOp.SetSid());
     process(ops, p, capLastCap);
     ops.add(new PlanOp.Ready());
@@ -179,7 +195,7 @@ public final class PlanBuilder {
   /** /proc/sys/kernel/cap_last_cap, or the last capability this library knows. */
   public static int capLastCap() {
     try {
-      return Integer.parseInt(Files.readString(Path.of("/proc/sys/kernel/cap_last_cap")).trim());
+      return Integer.parseInt(ProcFiles.read(Path.of("/proc/sys/kernel/cap_last_cap")).trim());
     } catch (Exception e) {
       return Capabilities.LAST_KNOWN;
     }
