@@ -242,16 +242,23 @@ class ContainerHostTest {
     List<String> mountsBefore = Files.readAllLines(Path.of("/proc/self/mountinfo"));
     ContainerConfig cfg = config(TestRootfs.json("sh", "-c", "sleep 100 & sleep 100 & sleep 100; echo end"));
     Container c = Container.create(newId(), cfg, Stdio.pipes(), runtime);
-    c.start();
-    int pid = c.pid();
-    int helper = c.init().helperPid();
-    for (int i = 0; i < 200 && c.cgroup().pids().size() < 4; i++) {
-      sleep(10);
+    int pid;
+    int helper;
+    Set<Integer> pids;
+    Map<String, Path> dirs;
+    try {
+      c.start();
+      pid = c.pid();
+      helper = c.init().helperPid();
+      for (int i = 0; i < 200 && c.cgroup().pids().size() < 4; i++) {
+        sleep(10);
+      }
+      pids = c.cgroup().pids();
+      assertEquals(4, pids.size(), "sh and three sleeps: " + pids);
+      dirs = c.cgroup().directories();
+    } finally {
+      c.delete();
     }
-    Set<Integer> pids = c.cgroup().pids();
-    assertEquals(4, pids.size(), "sh and three sleeps: " + pids);
-    Map<String, Path> dirs = c.cgroup().directories();
-    c.delete();
     assertEquals(Container.State.DELETED, c.state());
     for (int p : pids) {
       assertFalse(Files.exists(Path.of("/proc/" + p)), "process " + p + " left behind");
@@ -268,13 +275,17 @@ class ContainerHostTest {
   void createdButNeverStartedContainerIsDeletedCleanly() throws IOException {
     ContainerConfig cfg = config(TestRootfs.json("echo", "never"));
     Container c = Container.create(newId(), cfg, Stdio.pipes(), runtime);
-    assertEquals(Container.State.CREATED, c.state());
-    int pid = c.pid();
-    assertTrue(Files.exists(Path.of("/proc/" + pid)));
-    Map<String, Path> dirs = c.cgroup().directories();
-    c.delete();
+    int pid;
+    Map<String, Path> dirs;
+    try {
+      assertEquals(Container.State.CREATED, c.state());
+      pid = c.pid();
+      assertTrue(Files.exists(Path.of("/proc/" + pid)));
+      dirs = c.cgroup().directories();
+    } finally {
+      c.delete();
+    }
     assertFalse(Files.exists(Path.of("/proc/" + pid)));
-    assertEquals("", new String(c.init().stdout() == null ? new byte[0] : new byte[0]));
     for (Path d : dirs.values()) {
       assertFalse(Files.exists(d));
     }
