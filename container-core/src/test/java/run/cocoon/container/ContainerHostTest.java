@@ -315,6 +315,42 @@ class ContainerHostTest {
     }
   }
 
+  @Test
+  void symlinkSwappedInAfterValidationCannotEscapeTheRoot() throws IOException {
+    String json = TestRootfs.json("true").replace("\"destination\": \"/tmp\"", "\"destination\": \"/work/sub\"");
+    ContainerConfig cfg = config(json);
+    Path outside = dir.resolve("outside");
+    Files.createDirectories(outside);
+    // After validation the rootfs changes: /work now points at a host directory.
+    Files.createSymbolicLink(dir.resolve("rootfs/work"), outside);
+    ContainerId id = newId();
+    SpawnException e = assertThrows(SpawnException.class,
+        () -> Container.create(id, cfg, Stdio.pipes(), runtime));
+    assertEquals("mkdir", e.step(), e.getMessage());
+    assertFalse(Files.exists(outside.resolve("sub")), "a directory was created outside the rootfs");
+  }
+
+  @Test
+  void corruptPlanIsRefusedByTheHelper() {
+    List<PlanOp> plan = List.of(new PlanOp.Hostname("x")); // no FORK, no EXEC
+    SpawnException e = assertThrows(SpawnException.class,
+        () -> ContainerProcess.spawn(runtime.helper(), plan, Stdio.pipes(), "corrupt"));
+    assertTrue(e.step().equals("sethostname") || e.step().equals("decode plan"), e.getMessage());
+  }
+
+  @Test
+  void statsReportTheCgroupsCounters() throws IOException {
+    ContainerConfig cfg = config(TestRootfs.json("sleep", "30"));
+    try (Container c = Container.create(newId(), cfg, Stdio.pipes(), runtime)) {
+      c.start();
+      CgroupStats s = c.stats();
+      assertEquals(1, s.pids());
+      assertTrue(s.memoryBytes() > 0, s.toString());
+      assertTrue(s.cpuNanos() >= 0, s.toString());
+      assertEquals(0, s.oomKills());
+    }
+  }
+
   private static void sleep(long ms) {
     try {
       Thread.sleep(ms);
