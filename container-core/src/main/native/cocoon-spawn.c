@@ -307,6 +307,9 @@ static void do_fork(void) {
   if (child > 0) {
     close(p[1]);
     close(START_FD);
+    close(0); /* the relay holds no stdio: the caller sees EOF when the container's is closed */
+    close(1);
+    close(2);
     send_report(STATUS_FD, K_PID, 0, 0, child);
     relay(child, p[0]);
   }

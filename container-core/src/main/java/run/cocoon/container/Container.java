@@ -45,6 +45,7 @@ public final class Container implements AutoCloseable {
    */
   public static Container create(ContainerId id, ContainerConfig config, Stdio stdio,
       ContainerRuntime runtime) {
+    checkTerminal(config.process(), stdio);
     Cgroup cgroup = runtime.cgroups().create(id, config.resources());
     try {
       var plan = PlanBuilder.create(config, cgroup.procsFiles(), runtime.capLastCap());
@@ -57,6 +58,14 @@ public final class Container implements AutoCloseable {
         e.addSuppressed(suppressed);
       }
       throw e;
+    }
+  }
+
+  private static void checkTerminal(ContainerConfig.ProcessConfig p, Stdio stdio) {
+    if (p.terminal() != stdio instanceof Stdio.Terminal) {
+      throw new IllegalArgumentException(p.terminal()
+          ? "process.terminal is true: use Stdio.terminal(rows, cols)"
+          : "Stdio.Terminal needs process.terminal: true");
     }
   }
 
@@ -128,6 +137,7 @@ public final class Container implements AutoCloseable {
     if (state() != State.RUNNING) {
       throw new IllegalStateException("container " + id + " is " + state() + ", not RUNNING");
     }
+    checkTerminal(process, stdio);
     int flags = config.unshareFlags();
     for (ContainerConfig.NamespaceJoin j : config.joins()) {
       flags |= j.cloneFlag();

@@ -83,6 +83,15 @@ public final class ContainerProcess implements AutoCloseable {
           childFds[2] = err[1];
           ours.addAll(List.of(in[0], out[1], err[1]));
         }
+        case Stdio.Terminal t -> {
+          int[] pty = Sys.openPty(t.rows(), t.cols());
+          in = new int[] {pty[1], Sys.dup(pty[0])}; // child reads the slave; we write the master
+          out = new int[] {pty[0], pty[1]};
+          childFds[0] = pty[1];
+          childFds[1] = pty[1];
+          childFds[2] = pty[1];
+          ours.add(pty[1]);
+        }
         case Stdio.Fds f -> {
           childFds[0] = f.stdin();
           childFds[1] = f.stdout();
@@ -107,7 +116,7 @@ public final class ContainerProcess implements AutoCloseable {
       planPipe[1] = -1;
       ContainerProcess p = new ContainerProcess(helperPid, statusPipe[0], startPipe[1],
           in == null ? null : new FdStreams.Out(in[1]),
-          out == null ? null : new FdStreams.In(out[0]),
+          out == null ? null : new FdStreams.In(out[0], stdio instanceof Stdio.Terminal),
           err == null ? null : new FdStreams.In(err[0]), name);
       p.await(p.ready, SETUP_TIMEOUT, "setup");
       return p;

@@ -14,10 +14,18 @@ final class FdStreams {
   private FdStreams() {}
 
   static final class In extends InputStream {
+    private static final int EIO = 5;
     private final AtomicInteger fd;
+    private final boolean terminal;
 
     In(int fd) {
+      this(fd, false);
+    }
+
+    /** With {@code terminal}, EIO (a pty master whose slave side is closed everywhere) is EOF. */
+    In(int fd, boolean terminal) {
       this.fd = new AtomicInteger(fd);
+      this.terminal = terminal;
     }
 
     @Override
@@ -45,6 +53,9 @@ final class FdStreams {
         MemorySegment.copy(buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, b, off, n);
         return n;
       } catch (NativeCallException e) {
+        if (terminal && e.errno() == EIO) {
+          return -1;
+        }
         throw new IOException(e.getMessage(), e);
       }
     }

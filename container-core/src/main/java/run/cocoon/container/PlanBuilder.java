@@ -56,6 +56,9 @@ public final class PlanBuilder {
     }
     ops.add(new PlanOp.Unshare(c.unshareFlags() & ~SpecValidator.CLONE_NEWPID));
     ops.add(new PlanOp.SetSid());
+    if (c.process().terminal()) {
+      ops.add(new PlanOp.SetCtty());
+    }
     if (c.hostname() != null) {
       ops.add(new PlanOp.Hostname(c.hostname()));
     }
@@ -149,6 +152,9 @@ public final class PlanBuilder {
       }
     }
     ops.add(new PlanOp.SetSid());
+    if (p.terminal()) {
+      ops.add(new PlanOp.SetCtty());
+    }
     process(ops, p, capLastCap);
     ops.add(new PlanOp.Ready());
     ops.add(exec(p));

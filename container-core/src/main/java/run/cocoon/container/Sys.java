@@ -46,6 +46,17 @@ final class Sys {
       FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), CAPTURE_ERRNO);
   private static final MethodHandle WAITPID = link("waitpid",
       FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO);
+  private static final MethodHandle OPEN = link("open",
+      FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
+      CAPTURE_ERRNO, Linker.Option.firstVariadicArg(2));
+  // fcntl is variadic after (fd, cmd); only F_DUPFD_CLOEXEC with an int is used.
+  private static final MethodHandle FCNTL_INT = link("fcntl",
+      FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
+      CAPTURE_ERRNO, Linker.Option.firstVariadicArg(2));
+  // ioctl is variadic after (fd, request); only TIOCSWINSZ/TIOCGPTN/TIOCSPTLCK with a pointer.
+  private static final MethodHandle IOCTL_PTR = link("ioctl",
+      FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS),
+      CAPTURE_ERRNO, Linker.Option.firstVariadicArg(2));
   private static final MethodHandle GETEUID = link("geteuid", FunctionDescriptor.of(JAVA_INT));
   // posix_spawn: the only way to hand the helper fds 3..5 (ProcessBuilder passes 0..2 only).
   // It reports failure through its return value, not errno.
@@ -191,6 +202,72 @@ final class Sys {
         }
       }
     } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  static final int O_RDWR = 2;
+  static final int O_NOCTTY = 0x100;
+  private static final int F_DUPFD_CLOEXEC = 1030;
+  private static final long TIOCSWINSZ = 0x5414;
+  private static final long TIOCGPTN = 0x80045430L;
+  private static final long TIOCSPTLCK = 0x40045431L;
+
+  /** open(2). */
+  static int open(String path, int flags) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment state = STATE.get();
+      int fd = (int) OPEN.invokeExact(state, arena.allocateFrom(path), flags, 0);
+      if (fd < 0) {
+        throw new NativeCallException("open " + path, errno(state));
+      }
+      return fd;
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  /** fcntl(F_DUPFD_CLOEXEC): a close-on-exec duplicate of {@code fd}. */
+  static int dup(int fd) {
+    try {
+      MemorySegment state = STATE.get();
+      int rc = (int) FCNTL_INT.invokeExact(state, fd, F_DUPFD_CLOEXEC, 0);
+      if (rc < 0) {
+        throw new NativeCallException("fcntl(F_DUPFD_CLOEXEC)", errno(state));
+      }
+      return rc;
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  private static void ioctl(int fd, String name, long request, MemorySegment arg) throws Throwable {
+    MemorySegment state = STATE.get();
+    int rc = (int) IOCTL_PTR.invokeExact(state, fd, request, arg);
+    if (rc < 0) {
+      throw new NativeCallException(name, errno(state));
+    }
+  }
+
+  /**
+   * Opens a new pseudo-terminal pair from /dev/ptmx with the given window size. Returns
+   * {master, slave}, both close-on-exec; the slave is not made anyone's controlling terminal.
+   */
+  static int[] openPty(int rows, int cols) {
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment n = arena.allocate(JAVA_INT);
+      n.set(JAVA_INT, 0, 0);
+      ioctl(master, "TIOCSPTLCK", TIOCSPTLCK, n);
+      ioctl(master, "TIOCGPTN", TIOCGPTN, n);
+      MemorySegment ws = arena.allocate(8); // struct winsize: 4 x unsigned short
+      ws.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short) rows);
+      ws.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 2, (short) cols);
+      ioctl(master, "TIOCSWINSZ", TIOCSWINSZ, ws);
+      int slave = open("/dev/pts/" + n.get(JAVA_INT, 0), O_RDWR | O_NOCTTY | O_CLOEXEC);
+      return new int[] {master, slave};
+    } catch (Throwable t) {
+      closeQuietly(master);
       throw rethrow(t);
     }
   }

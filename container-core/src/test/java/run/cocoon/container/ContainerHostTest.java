@@ -351,6 +351,26 @@ class ContainerHostTest {
     }
   }
 
+  @Test
+  void terminalIsTheControllingTerminal() throws IOException {
+    String json = TestRootfs.json("sh", "-c",
+            "[ -t 0 ] && echo tty0; [ -t 1 ] && echo tty1; stty size; cut -d' ' -f7 /proc/self/stat; exit 4")
+        .replace("\"terminal\": false", "\"terminal\": true");
+    ContainerConfig cfg = config(json);
+    assertThrows(IllegalArgumentException.class, () -> Container.create(newId(), cfg, Stdio.pipes(), runtime));
+    try (Container c = Container.create(newId(), cfg, Stdio.terminal(33, 101), runtime)) {
+      var out = slurp(c.init().stdout());
+      c.start();
+      assertEquals(new ExitStatus.Exited(4, false), c.waitFor(Duration.ofSeconds(30)).orElseThrow());
+      c.init().stdout().close();
+      String text = out.join().replace("\r", "");
+      List<String> lines = text.lines().toList();
+      assertTrue(lines.size() >= 4, text);
+      assertEquals(List.of("tty0", "tty1", "33 101"), lines.subList(0, 3), text);
+      assertTrue(Integer.parseInt(lines.get(3).trim()) != 0, "tty_nr: " + text);
+    }
+  }
+
   private static void sleep(long ms) {
     try {
       Thread.sleep(ms);

@@ -11,7 +11,7 @@ import java.util.Map;
 final class TestRootfs {
   static final Path BUSYBOX = Path.of("/bin/busybox");
   static final List<String> APPLETS = List.of("sh", "echo", "cat", "id", "hostname", "sleep",
-      "tail", "grep", "mount", "ls", "touch", "wc", "seq", "true", "ps", "head");
+      "tail", "grep", "mount", "ls", "touch", "wc", "seq", "true", "ps", "head", "stty", "cut");
 
   private TestRootfs() {}
 
