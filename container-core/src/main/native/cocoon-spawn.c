@@ -74,6 +74,7 @@ static size_t plan_len, plan_pos;
 static int root_fd = -1;
 static int report_fd = STATUS_FD; /* in the child: the close-on-exec pipe to the relay */
 static int op_index;
+static int forked;
 
 static void send_report(int fd, int kind, int step, int err, int value) {
   struct report r = {kind, step, err, value};
@@ -207,7 +208,7 @@ static void do_mask(const char *rel) {
   if (fstat(fd, &st) < 0) fail(OP_MASK);
   fd_path(fd, path, sizeof path);
   if (S_ISDIR(st.st_mode)) {
-    if (mount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0") < 0) fail(OP_MASK);
+    if (mount("tmpfs", path, "tmpfs", MS_RDONLY, NULL) < 0) fail(OP_MASK);
   } else if (mount("/dev/null", path, NULL, MS_BIND, NULL) < 0) {
     fail(OP_MASK);
   }
@@ -348,6 +349,13 @@ int main(void) {
     struct rec r;
     if (next_record(&r) < 0) { errno = EINVAL; fail(STEP_DECODE_PLAN); }
     op_index++;
+    /* Before FORK this is the relay, still in the caller's namespaces: only the operations
+     * meant for it may run there (a corrupt plan must not, say, set the host's hostname). */
+    if (!forked && r.op != OP_UNSHARE && r.op != OP_SETNS && r.op != OP_FORK) {
+      errno = EINVAL;
+      fail(STEP_DECODE_PLAN);
+    }
+    if (forked && r.op == OP_FORK) { errno = EINVAL; fail(STEP_DECODE_PLAN); }
     uint64_t *n = r.num;
     char **s = r.str;
     switch (r.op) {
@@ -364,7 +372,7 @@ int main(void) {
         close(fd);
         break;
       }
-      case OP_FORK: do_fork(); break;
+      case OP_FORK: do_fork(); forked = 1; break;
       case OP_SETSID: if (setsid() < 0) fail(OP_SETSID); break;
       case OP_HOSTNAME: if (sethostname(s[0], strlen(s[0])) < 0) fail(OP_HOSTNAME); break;
       case OP_MOUNT: do_mount(&r); break;

@@ -331,11 +331,22 @@ class ContainerHostTest {
   }
 
   @Test
-  void corruptPlanIsRefusedByTheHelper() {
-    List<PlanOp> plan = List.of(new PlanOp.Hostname("x")); // no FORK, no EXEC
+  void helperRunsOnlyRelayOperationsBeforeFork() {
+    // SETSID is a container-process operation: refused at op 1, before it could run in the relay
+    // (without the check, both would run and the plan would fail at its end, op 2).
+    List<PlanOp> plan = List.of(new PlanOp.SetSid(), new PlanOp.Unshare(0));
     SpawnException e = assertThrows(SpawnException.class,
         () -> ContainerProcess.spawn(runtime.helper(), plan, Stdio.pipes(), "corrupt"));
-    assertTrue(e.step().equals("sethostname") || e.step().equals("decode plan"), e.getMessage());
+    assertEquals("decode plan", e.step(), e.getMessage());
+    assertEquals(1, e.opIndex(), e.getMessage());
+  }
+
+  @Test
+  void planWithoutExecIsRefused() {
+    List<PlanOp> plan = List.of(new PlanOp.Fork(), new PlanOp.SetSid());
+    SpawnException e = assertThrows(SpawnException.class,
+        () -> ContainerProcess.spawn(runtime.helper(), plan, Stdio.pipes(), "noexec"));
+    assertEquals("decode plan", e.step(), e.getMessage());
   }
 
   @Test
