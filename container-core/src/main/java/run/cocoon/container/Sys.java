@@ -69,6 +69,12 @@ final class Sys {
   private static final MethodHandle FA_DESTROY = link("posix_spawn_file_actions_destroy",
       FunctionDescriptor.of(JAVA_INT, ADDRESS));
 
+  /**
+   * First fd number the child's fds are staged at before landing on 0..n: above anything the
+   * caller passes in practice; the helper closes everything above fd 5 first thing.
+   */
+  private static final int SPAWN_FD_STAGING = 1000;
+
   /** glibc's posix_spawn_file_actions_t is 80 bytes on x86_64; leave room. */
   private static final long FILE_ACTIONS_BYTES = 256;
 
@@ -77,6 +83,9 @@ final class Sys {
 
   private Sys() {}
 
+  // Restricted: Linker.downcallHandle. Every handle above is linked here, with the C signature
+  // from the glibc headers; none is "critical" (read and waitpid block).
+  @SuppressWarnings("restricted")
   private static MethodHandle link(String name, FunctionDescriptor fd, Linker.Option... options) {
     MemorySegment symbol = LIBC.find(name)
         .orElseThrow(() -> new UnsatisfiedLinkError("libc symbol not found: " + name));
@@ -285,13 +294,18 @@ final class Sys {
    * {@code fds[i]}. Returns the child's pid.
    */
   static int spawn(String path, List<String> args, int[] fds) {
+    for (int fd : fds) {
+      if (fd < 0 || fd >= SPAWN_FD_STAGING) {
+        throw new IllegalArgumentException("fd " + fd + " outside 0.." + (SPAWN_FD_STAGING - 1));
+      }
+    }
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment actions = arena.allocate(FILE_ACTIONS_BYTES, 16);
       check("posix_spawn_file_actions_init", (int) FA_INIT.invokeExact(actions));
       try {
         // dup2 onto targets in two rounds through high numbers, so a source fd that equals a
         // lower target is not overwritten before it is used.
-        int high = 1000;
+        int high = SPAWN_FD_STAGING;
         for (int i = 0; i < fds.length; i++) {
           check("posix_spawn_file_actions_adddup2", (int) FA_DUP2.invokeExact(actions, fds[i], high + i));
         }
