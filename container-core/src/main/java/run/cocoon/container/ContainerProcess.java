@@ -62,35 +62,45 @@ public final class ContainerProcess implements AutoCloseable {
    */
   static ContainerProcess spawn(Path helper, List<PlanOp> plan, Stdio stdio, String name) {
     byte[] encoded = PlanEncoder.encode(plan);
-    List<Integer> ours = new ArrayList<>(); // fds to close in this process after the spawn
-    int[] planPipe = Sys.pipe();
-    int[] statusPipe = null;
-    int[] startPipe = null;
-    int[] in = null;
-    int[] out = null;
-    int[] err = null;
+    List<Integer> childSide = new ArrayList<>(); // closed here once the helper has them
+    List<Integer> ourSide = new ArrayList<>();   // closed here only if the spawn fails
+    ContainerProcess p = null;
     try {
-      statusPipe = Sys.pipe();
-      startPipe = Sys.pipe();
+      int[] planPipe = pipe(childSide, ourSide);
+      int[] statusPipe = Sys.pipe(); // the child writes this one
+      ourSide.add(statusPipe[0]);
+      childSide.add(statusPipe[1]);
+      int[] startPipe = pipe(childSide, ourSide);
       int[] childFds = new int[6];
+      int stdinW = -1;
+      int stdoutR = -1;
+      int stderrR = -1;
       switch (stdio) {
-        case Stdio.Pipes p -> {
-          in = Sys.pipe();
-          out = Sys.pipe();
-          err = Sys.pipe();
+        case Stdio.Pipes x -> {
+          int[] in = pipe(childSide, ourSide);
+          int[] out = Sys.pipe();
+          ourSide.add(out[0]);
+          childSide.add(out[1]);
+          int[] err = Sys.pipe();
+          ourSide.add(err[0]);
+          childSide.add(err[1]);
           childFds[0] = in[0];
           childFds[1] = out[1];
           childFds[2] = err[1];
-          ours.addAll(List.of(in[0], out[1], err[1]));
+          stdinW = in[1];
+          stdoutR = out[0];
+          stderrR = err[0];
         }
         case Stdio.Terminal t -> {
           int[] pty = Sys.openPty(t.rows(), t.cols());
-          in = new int[] {pty[1], Sys.dup(pty[0])}; // child reads the slave; we write the master
-          out = new int[] {pty[0], pty[1]};
+          ourSide.add(pty[0]);
+          childSide.add(pty[1]);
+          stdinW = Sys.dup(pty[0]); // we write and read the master; the child gets the slave
+          ourSide.add(stdinW);
+          stdoutR = pty[0];
           childFds[0] = pty[1];
           childFds[1] = pty[1];
           childFds[2] = pty[1];
-          ours.add(pty[1]);
         }
         case Stdio.Fds f -> {
           childFds[0] = f.stdin();
@@ -101,32 +111,44 @@ public final class ContainerProcess implements AutoCloseable {
       childFds[3] = planPipe[0];
       childFds[4] = statusPipe[1];
       childFds[5] = startPipe[0];
-      ours.addAll(List.of(planPipe[0], statusPipe[1], startPipe[0]));
       int helperPid = Sys.spawn(helper.toString(), List.of(helper.toString()), childFds);
-      for (int fd : ours) {
-        Sys.closeQuietly(fd);
-      }
-      ours.clear();
+      closeAll(childSide);
       try {
         Sys.writeFully(planPipe[1], encoded);
       } catch (NativeCallException e) {
         // The helper died before reading its plan; its status report says why.
       }
       Sys.closeQuietly(planPipe[1]);
-      planPipe[1] = -1;
-      ContainerProcess p = new ContainerProcess(helperPid, statusPipe[0], startPipe[1],
-          in == null ? null : new FdStreams.Out(in[1]),
-          out == null ? null : new FdStreams.In(out[0], stdio instanceof Stdio.Terminal),
-          err == null ? null : new FdStreams.In(err[0]), name);
+      ourSide.clear(); // from here on the process object owns them
+      p = new ContainerProcess(helperPid, statusPipe[0], startPipe[1],
+          stdinW < 0 ? null : new FdStreams.Out(stdinW),
+          stdoutR < 0 ? null : new FdStreams.In(stdoutR, stdio instanceof Stdio.Terminal),
+          stderrR < 0 ? null : new FdStreams.In(stderrR), name);
       p.await(p.ready, SETUP_TIMEOUT, "setup");
       return p;
     } catch (RuntimeException e) {
-      for (int fd : ours) {
-        Sys.closeQuietly(fd);
+      closeAll(childSide);
+      closeAll(ourSide);
+      if (p != null) {
+        p.close();
       }
-      Sys.closeQuietly(planPipe[1]);
       throw e;
     }
+  }
+
+  /** A pipe whose read end goes to the child. */
+  private static int[] pipe(List<Integer> childSide, List<Integer> ourSide) {
+    int[] p = Sys.pipe();
+    childSide.add(p[0]);
+    ourSide.add(p[1]);
+    return p;
+  }
+
+  private static void closeAll(List<Integer> fds) {
+    for (int fd : fds) {
+      Sys.closeQuietly(fd);
+    }
+    fds.clear();
   }
 
   private void readReports(int statusFd) {

@@ -382,6 +382,43 @@ class ContainerHostTest {
     }
   }
 
+  @Test
+  void noFileDescriptorLeaks() throws IOException {
+    String bad = TestRootfs.json("true").replace("\"cwd\": \"/\"", "\"cwd\": \"/no/such/dir\"");
+    ContainerConfig good = config(TestRootfs.json("sh", "-c", "echo x"));
+    ContainerConfig failing = SpecValidator.validate(OciSpec.parse(bad.getBytes(StandardCharsets.UTF_8)), dir);
+    Runnable cycle = () -> {
+      assertThrows(SpawnException.class, () -> Container.create(newId(), failing, Stdio.pipes(), runtime));
+      run(good);
+    };
+    cycle.run(); // warm up: classes, jars, threads
+    long before = openFds();
+    for (int i = 0; i < 3; i++) {
+      cycle.run();
+    }
+    assertEquals(before, openFds(), "file descriptors leaked");
+  }
+
+  private static long openFds() throws IOException {
+    try (var s = Files.list(Path.of("/proc/self/fd"))) {
+      return s.count();
+    }
+  }
+
+  @Test
+  void helperIsStaticallyLinked() throws IOException {
+    // No PT_INTERP program header: runs in a busybox-only initramfs without a dynamic loader.
+    java.nio.ByteBuffer elf = java.nio.ByteBuffer.wrap(Files.readAllBytes(runtime.helper()))
+        .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    assertEquals(0x464c457f, elf.getInt(0), "ELF magic");
+    long phoff = elf.getLong(0x20);
+    int phentsize = elf.getShort(0x36) & 0xffff;
+    int phnum = elf.getShort(0x38) & 0xffff;
+    for (int i = 0; i < phnum; i++) {
+      assertTrue(elf.getInt((int) phoff + i * phentsize) != 3, "PT_INTERP present: dynamically linked");
+    }
+  }
+
   private static void sleep(long ms) {
     try {
       Thread.sleep(ms);
