@@ -42,6 +42,9 @@ public final class ContainerProcess implements AutoCloseable {
   private final InputStream stdout;
   private final InputStream stderr;
   private volatile int startFd;
+  /** A pidfd for the process, so a signal never reaches a recycled pid; -1 if unavailable. */
+  private int pidfd = -1;
+  private boolean reaped;
 
   private ContainerProcess(int helperPid, int statusFd, int startFd, OutputStream stdin,
       InputStream stdout, InputStream stderr, String name) {
@@ -173,7 +176,12 @@ public final class ContainerProcess implements AutoCloseable {
         int errno = buf.get(le, 8);
         int value = buf.get(le, 12);
         switch (kind) {
-          case K_PID -> pid.complete(value);
+          case K_PID -> {
+            synchronized (this) {
+              pidfd = Sys.pidfdOpen(value);
+            }
+            pid.complete(value);
+          }
           case K_READY -> ready.complete(null);
           case K_EXEC_OK -> execOk.complete(null);
           case K_ERROR -> fail(new SpawnException(PlanOp.stepName(step), errno, value, null));
@@ -189,6 +197,11 @@ public final class ContainerProcess implements AutoCloseable {
       fail(gone);
       Sys.closeQuietly(startFd);
       startFd = -1;
+      synchronized (this) {
+        Sys.closeQuietly(pidfd);
+        pidfd = -1;
+        reaped = true;
+      }
       // Completed only now, so that a finished wait means the helper is reaped too.
       waitStatus.complete(exitedStatus != null ? exitedStatus : helperStatus);
     }
@@ -290,7 +303,21 @@ public final class ContainerProcess implements AutoCloseable {
     if (!isAlive()) {
       return false;
     }
-    return Sys.kill(pid(), signal);
+    int p = pid();
+    synchronized (this) {
+      if (reaped) {
+        return false;
+      }
+      if (pidfd >= 0) {
+        return Sys.pidfdSignal(pidfd, signal);
+      }
+      return Sys.kill(p, signal);
+    }
+  }
+
+  /** Whether signals go through a pidfd (kernels since 5.3). */
+  synchronized boolean signalsThroughPidfd() {
+    return pidfd >= 0;
   }
 
   /** The process's stdin (with {@link Stdio.Pipes}); null otherwise. */

@@ -57,6 +57,13 @@ final class Sys {
   private static final MethodHandle IOCTL_PTR = link("ioctl",
       FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS),
       CAPTURE_ERRNO, Linker.Option.firstVariadicArg(2));
+  // syscall(2) is variadic after the number; every argument is passed as a long, as it reads them.
+  private static final MethodHandle SYSCALL_1 = link("syscall",
+      FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+      CAPTURE_ERRNO, Linker.Option.firstVariadicArg(1));
+  private static final MethodHandle SYSCALL_4 = link("syscall",
+      FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+      CAPTURE_ERRNO, Linker.Option.firstVariadicArg(1));
   private static final MethodHandle GETEUID = link("geteuid", FunctionDescriptor.of(JAVA_INT));
   // posix_spawn: the only way to hand the helper fds 3..5 (ProcessBuilder passes 0..2 only).
   // It reports failure through its return value, not errno.
@@ -277,6 +284,39 @@ final class Sys {
       return new int[] {master, slave};
     } catch (Throwable t) {
       closeQuietly(master);
+      throw rethrow(t);
+    }
+  }
+
+  private static final long SYS_PIDFD_SEND_SIGNAL = 424;
+  private static final long SYS_PIDFD_OPEN = 434;
+  private static final long PIDFD_CLOEXEC_DEFAULT = 0; // pidfds are always close-on-exec
+
+  /** pidfd_open(2); -1 when the process is gone or the kernel lacks pidfds. */
+  static int pidfdOpen(int pid) {
+    try {
+      long rc = (long) SYSCALL_1.invokeExact(STATE.get(), SYS_PIDFD_OPEN, (long) pid,
+          PIDFD_CLOEXEC_DEFAULT);
+      return rc < 0 ? -1 : (int) rc;
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  /** pidfd_send_signal(2); false when the process has ended (ESRCH). */
+  static boolean pidfdSignal(int pidfd, int signal) {
+    try {
+      MemorySegment state = STATE.get();
+      long rc = (long) SYSCALL_4.invokeExact(state, SYS_PIDFD_SEND_SIGNAL, (long) pidfd,
+          (long) signal, 0L, 0L);
+      if (rc < 0) {
+        if (errno(state) == ESRCH) {
+          return false;
+        }
+        throw new NativeCallException("pidfd_send_signal", errno(state));
+      }
+      return true;
+    } catch (Throwable t) {
       throw rethrow(t);
     }
   }

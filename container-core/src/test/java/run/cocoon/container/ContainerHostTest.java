@@ -231,9 +231,11 @@ class ContainerHostTest {
       byte[] ready = new byte[6];
       assertEquals(6, out.readNBytes(ready, 0, 6));
       assertEquals("ready\n", new String(ready, StandardCharsets.UTF_8));
+      assertTrue(c.init().signalsThroughPidfd());
       assertTrue(c.signal(15));
       assertEquals(new ExitStatus.Exited(7, false), c.waitFor(Duration.ofSeconds(10)).orElseThrow());
       assertEquals("got-term\n", new String(out.readAllBytes(), StandardCharsets.UTF_8));
+      assertFalse(c.signal(15), "an ended process is not signalled");
     }
   }
 
