@@ -31,6 +31,11 @@ public final class SpecValidator {
 
   private SpecValidator() {}
 
+  /** Reads {@code bundle/config.json} (size-bounded) and validates it. */
+  public static ContainerConfig loadBundle(Path bundle) {
+    return validate(OciSpec.read(bundle.resolve("config.json")), bundle);
+  }
+
   /** Validates a whole spec whose relative paths are relative to {@code bundle}. */
   public static ContainerConfig validate(OciSpec spec, Path bundle) {
     if (spec.root() == null || spec.root().path() == null) {

@@ -131,6 +131,12 @@ class SpecValidatorTest {
   }
 
   @Test
+  void bundleOnDisk() throws IOException {
+    Files.writeString(bundle.resolve("config.json"), TestRootfs.json("echo", "hi"));
+    assertEquals(List.of("echo", "hi"), SpecValidator.loadBundle(bundle).process().args());
+  }
+
+  @Test
   void unknownFieldsAreIgnored() {
     String json = TestRootfs.json("true").replace("\"ociVersion\": \"1.0.2\",",
         "\"ociVersion\": \"1.0.2\", \"vm\": {\"hypervisor\": {}}, \"solaris\": 3,");
