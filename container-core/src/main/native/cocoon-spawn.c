@@ -69,6 +69,15 @@ struct report { int32_t kind, step, err, value; };
 
 struct rec { uint32_t op, nnum, nstr; uint64_t *num; char **str; };
 
+/* Fewest numbers and strings each operation reads (index: opcode); a record with fewer is a
+ * corrupt plan, refused before it is acted on. */
+static const uint8_t MIN_NUMS[] = {0, 0, 1, 1, 0, 0, 0, 2, 0, 1, 0, 0, 0, 0, 3, 0,
+                                   1, 1, 1, 0, 3, 0, 0, 0, 0, 0, 1, 0, 0};
+static const uint8_t MIN_STRS[] = {0, 1, 0, 1, 0, 0, 1, 4, 1, 1, 1, 1, 1, 0, 0, 0,
+                                   0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 2, 2, 0};
+_Static_assert(sizeof MIN_NUMS == sizeof MIN_STRS, "one arity entry per opcode");
+_Static_assert(sizeof MIN_NUMS == OP_SETCTTY + 1, "arity table covers every opcode");
+
 static unsigned char *plan;
 static size_t plan_len, plan_pos;
 static int root_fd = -1;
@@ -97,6 +106,8 @@ static int read_u32(uint32_t *v) {
 static int next_record(struct rec *r) {
   if (read_u32(&r->op) || read_u32(&r->nnum) || read_u32(&r->nstr)) return -1;
   if (r->nnum > MAX_RECORD_NUMS || r->nstr > MAX_RECORD_STRINGS) return -1;
+  if (r->op == 0 || r->op >= sizeof MIN_NUMS) return -1;
+  if (r->nnum < MIN_NUMS[r->op] || r->nstr < MIN_STRS[r->op]) return -1;
   if ((plan_len - plan_pos) / 8 < r->nnum) return -1;
   r->num = calloc(r->nnum + 1, sizeof *r->num);
   r->str = calloc(r->nstr + 1, sizeof *r->str);
@@ -252,7 +263,7 @@ static void do_capset(uint64_t eff, uint64_t perm, uint64_t inh) {
 
 static _Noreturn void do_exec(struct rec *r) {
   uint64_t argc = r->num[0];
-  if (argc == 0 || argc > r->nstr - 1) { errno = EINVAL; fail(OP_EXEC); }
+  if (argc == 0 || argc > (uint64_t)r->nstr - 1) { errno = EINVAL; fail(OP_EXEC); }
   /* strings: PATH, argv[0..argc), envp...; str[] is NULL terminated, so envp already is. */
   char **argv = calloc(argc + 1, sizeof *argv);
   if (!argv) fail(OP_EXEC);

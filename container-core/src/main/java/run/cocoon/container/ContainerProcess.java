@@ -64,7 +64,11 @@ public final class ContainerProcess implements AutoCloseable {
    * step; in that case the helper and its child are gone.
    */
   static ContainerProcess spawn(Path helper, List<PlanOp> plan, Stdio stdio, String name) {
-    byte[] encoded = PlanEncoder.encode(plan);
+    return spawnEncoded(helper, PlanEncoder.encode(plan), stdio, name);
+  }
+
+  /** {@link #spawn} with an already encoded plan (tests feed the helper corrupt ones). */
+  static ContainerProcess spawnEncoded(Path helper, byte[] encoded, Stdio stdio, String name) {
     List<Integer> childSide = new ArrayList<>(); // closed here once the helper has them
     List<Integer> ourSide = new ArrayList<>();   // closed here only if the spawn fails
     ContainerProcess p = null;

@@ -344,6 +344,20 @@ class ContainerHostTest {
   }
 
   @Test
+  void truncatedOrShortRecordsAreRefused() {
+    // FORK, then a MOUNT record carrying no strings at all (it needs four).
+    byte[] fork = PlanEncoder.encode(List.of(new PlanOp.Fork()));
+    byte[] mount = {7, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+    byte[] plan = java.util.Arrays.copyOf(fork, fork.length + mount.length);
+    System.arraycopy(mount, 0, plan, fork.length, mount.length);
+    for (byte[] p : List.of(plan, java.util.Arrays.copyOf(plan, plan.length - 3), new byte[] {'X'})) {
+      SpawnException e = assertThrows(SpawnException.class,
+          () -> ContainerProcess.spawnEncoded(runtime.helper(), p, Stdio.pipes(), "short"));
+      assertTrue(e.step().equals("decode plan"), e.getMessage());
+    }
+  }
+
+  @Test
   void planWithoutExecIsRefused() {
     List<PlanOp> plan = List.of(new PlanOp.Fork(), new PlanOp.SetSid());
     SpawnException e = assertThrows(SpawnException.class,
