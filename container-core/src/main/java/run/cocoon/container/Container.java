@@ -130,6 +130,20 @@ public final class Container implements AutoCloseable {
   }
 
   /**
+   * Sends a signal to every process in the container's cgroup (init and execs alike); returns
+   * how many were signalled.
+   */
+  public int signalAll(int signal) {
+    int n = 0;
+    for (int pid : cgroup.pids()) {
+      if (Sys.kill(pid, signal)) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /**
    * Runs another process in the running container: its cgroup, its namespaces, the given
    * credentials. Returns once the process has run its execve.
    */
