@@ -15,6 +15,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import run.cocoon.vmm.VirtioSpec;
 import run.cocoon.vmm.virtio.ActiveDevice;
 import run.cocoon.vmm.virtio.QueueException;
 import run.cocoon.vmm.virtio.Virtio;
@@ -68,10 +69,6 @@ public final class VirtioVsock implements VirtioDevice, AutoCloseable {
   /** How long reset() and close() wait for the worker. */
   static final long WORKER_WAIT_MILLIS = 5_000;
 
-  /** CIDs 0-2 are reserved (hypervisor, local, host); 2^32 - 1 is VMADDR_CID_ANY. */
-  public static final long MIN_GUEST_CID = 3;
-  public static final long MAX_GUEST_CID = 0xffff_fffeL;
-
   private static final int S_IFMT = 0170000;
   private static final int S_IFSOCK = 0140000;
 
@@ -92,9 +89,10 @@ public final class VirtioVsock implements VirtioDevice, AutoCloseable {
    *     another process listens on it, or the path is too long for AF_UNIX
    */
   public VirtioVsock(String name, long guestCid, Path udsPath) throws IOException {
-    if (guestCid < MIN_GUEST_CID || guestCid > MAX_GUEST_CID) {
+    if (guestCid < VirtioSpec.Vsock.MIN_GUEST_CID || guestCid > VirtioSpec.Vsock.MAX_GUEST_CID) {
       throw new IllegalArgumentException("guest CID " + Long.toUnsignedString(guestCid)
-          + " must be between " + MIN_GUEST_CID + " and " + MAX_GUEST_CID);
+          + " must be between " + VirtioSpec.Vsock.MIN_GUEST_CID + " and "
+          + VirtioSpec.Vsock.MAX_GUEST_CID);
     }
     this.name = Objects.requireNonNull(name);
     this.guestCid = guestCid;
