@@ -51,7 +51,7 @@ class VirtioVsockVmTest {
     String t = GuestRun.quote(List.of(tool));
     // Host side, started before the VMM: a listener for the guest's outgoing connection, and a
     // client that waits for the guest's listener, then receives and sends `bytes`.
-    String prefix = "mkdir -p " + dir + " && "
+    String prefix = "mkdir -p " + dir + "; "
         + t + " uds-listen " + uds + "_5000 1 >" + dir + "/listen.log 2>&1 & "
         + "( " + t + " uds-connect " + uds + " 1234 recv " + bytes + "; "
         + t + " uds-connect " + uds + " 1234 send " + bytes + " ) >" + dir + "/client.log 2>&1 & ";
