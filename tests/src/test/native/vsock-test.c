@@ -6,7 +6,8 @@
  *                                            connections (default: forever)
  *   vsock-test uds-listen PATH [COUNT]       the same server on a Unix socket (host side of a
  *                                            guest-initiated hybrid vsock connection)
- *   vsock-test connect CID PORT CMD...       AF_VSOCK client
+ *   vsock-test connect CID PORT CMD...       AF_VSOCK client; retries for up to 300 s while
+ *                                            nothing listens yet
  *   vsock-test uds-connect PATH PORT CMD...  hybrid vsock client: CONNECT PORT, expect OK, then CMD;
  *                                            retries for up to 300 s while the guest is not
  *                                            listening yet
@@ -302,6 +303,25 @@ static int unix_address(const char *path, struct sockaddr_un *a) {
   return 0;
 }
 
+/* Connects over AF_VSOCK, retrying while the peer is not listening yet (a guest still booting). */
+static int vsock_connect(unsigned cid, unsigned port) {
+  struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_cid = cid, .svm_port = port};
+  double give_up = now() + 300;
+  while (1) {
+    int fd = vsock_socket();
+    if (fd < 0) return -1;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) return fd;
+    int e = errno;
+    close(fd);
+    if ((e != ECONNRESET && e != ECONNREFUSED && e != ETIMEDOUT && e != EINTR) || now() > give_up) {
+      errno = e;
+      perror("vsock-test: connect");
+      return -1;
+    }
+    usleep(200 * 1000);
+  }
+}
+
 /* Connects through a hybrid vsock Unix socket, retrying until the guest listens. */
 static int uds_connect(const char *path, const char *port) {
   struct sockaddr_un a;
@@ -350,14 +370,8 @@ int main(int argc, char **argv) {
     return run_server(fd, argc > 3 ? atol(argv[3]) : 0);
   }
   if (argc >= 6 && strcmp(argv[1], "connect") == 0) {
-    int fd = vsock_socket();
+    int fd = vsock_connect((unsigned)atol(argv[2]), (unsigned)atoi(argv[3]));
     if (fd < 0) return 1;
-    struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_cid = (unsigned)atol(argv[2]),
-                            .svm_port = (unsigned)atoi(argv[3])};
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-      perror("vsock-test: connect");
-      return 1;
-    }
     return run_client(fd, argc - 4, argv + 4, "vsock");
   }
   if (argc >= 6 && strcmp(argv[1], "uds-connect") == 0) {

@@ -49,6 +49,9 @@ public final class TestInitramfs {
           echo "%1$s vsock-out $(vsock-test connect 2 5000 message hello-from-guest 2>&1)"
           wait $server; echo "%1$s vsock-served=$?"
           end ;;
+        vsock-bench)
+          # vmm-core/bench/vsock-throughput: one transfer each way, then the VM ends.
+          vsock-test listen 1234 2; end ;;
         *) echo "unknown scenario"; poweroff -f ;;
       esac
       sleep 1000

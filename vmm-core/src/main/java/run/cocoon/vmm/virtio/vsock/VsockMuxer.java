@@ -301,7 +301,8 @@ final class VsockMuxer implements Runnable {
       case HostHandshake.Port p -> {
         handshakes.remove(h);
         if (active == null) {
-          warnings.warn(name + ": CONNECT " + Integer.toUnsignedString(p.port())
+          // Host programs connect early and retry while the guest boots: not worth a warning.
+          LOG.log(Level.DEBUG, name + ": CONNECT " + Integer.toUnsignedString(p.port())
               + " while the guest driver is not ready; closed");
           closeQuietly(h.channel);
           return;
