@@ -303,7 +303,10 @@ static int unix_address(const char *path, struct sockaddr_un *a) {
   return 0;
 }
 
-/* Connects over AF_VSOCK, retrying while the peer is not listening yet (a guest still booting). */
+/*
+ * Connects over AF_VSOCK, retrying while the peer is not there yet: a guest still booting refuses,
+ * and vhost answers ENODEV until the guest driver has started the device.
+ */
 static int vsock_connect(unsigned cid, unsigned port) {
   struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_cid = cid, .svm_port = port};
   double give_up = now() + 300;
@@ -313,7 +316,8 @@ static int vsock_connect(unsigned cid, unsigned port) {
     if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) return fd;
     int e = errno;
     close(fd);
-    if ((e != ECONNRESET && e != ECONNREFUSED && e != ETIMEDOUT && e != EINTR) || now() > give_up) {
+    if ((e != ECONNRESET && e != ECONNREFUSED && e != ETIMEDOUT && e != EINTR && e != ENODEV)
+        || now() > give_up) {
       errno = e;
       perror("vsock-test: connect");
       return -1;
