@@ -42,6 +42,16 @@ public final class TestInitramfs {
           # virtio-rng bound as the hardware RNG, and bytes read through it.
           echo "%1$s rng-current=$(cat /sys/devices/virtual/misc/hw_random/rng_current) bytes=$(head -c 4096 /dev/hwrng | wc -c) distinct=$(head -c 4096 /dev/hwrng | od -An -tx1 -v | tr -s ' ' '\\n' | sort -u | grep -c .)"
           end ;;
+        vsock)
+          # The host drives two transfers into guest port 1234; the guest also connects out to
+          # host port 5000 (a Unix listener on <uds>_5000) and exchanges a message.
+          vsock-test listen 1234 2 & server=$!
+          echo "%1$s vsock-out $(vsock-test connect 2 5000 message hello-from-guest 2>&1)"
+          wait $server; echo "%1$s vsock-served=$?"
+          end ;;
+        vsock-bench)
+          # vmm-core/bench/vsock-throughput: one transfer each way, then the VM ends.
+          vsock-test listen 1234 2; end ;;
         *) echo "unknown scenario"; poweroff -f ;;
       esac
       sleep 1000
@@ -63,6 +73,9 @@ public final class TestInitramfs {
       directory(cpio, "dev");
       file(cpio, "bin/busybox", busybox, 0755);
       file(cpio, "init", INIT.getBytes(StandardCharsets.US_ASCII), 0755);
+      for (Path tool : GuestTools.all()) {
+        file(cpio, "bin/" + tool.getFileName(), Files.readAllBytes(tool), 0755);
+      }
       cpio.finish();
     }
     return target;

@@ -3,6 +3,7 @@ package run.cocoon.vmm.virtio;
 import java.io.IOException;
 import run.cocoon.vmm.VirtioSpec;
 import run.cocoon.vmm.virtio.rng.VirtioRng;
+import run.cocoon.vmm.virtio.vsock.VirtioVsock;
 
 /** Opens the device a {@link VirtioSpec} asks for. */
 public final class VirtioDevices {
@@ -17,7 +18,7 @@ public final class VirtioDevices {
     return switch (spec) {
       case VirtioSpec.Rng r -> new VirtioRng(name);
       case VirtioSpec.Disk d -> throw new IOException("virtio-blk is not available yet");
-      case VirtioSpec.Vsock v -> throw new IOException("virtio-vsock is not available yet");
+      case VirtioSpec.Vsock v -> new VirtioVsock(name, v.guestCid(), v.socket());
       case VirtioSpec.Net n -> throw new IOException("virtio-net is not available yet");
     };
   }

@@ -1,5 +1,6 @@
 package run.cocoon.vmm.virtio.testing;
 
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
 import run.cocoon.vmm.memory.GuestMemory;
@@ -177,6 +178,7 @@ public final class DriverQueue {
   public List<Used> takeUsed() {
     List<Used> out = new ArrayList<>();
     int idx = usedIdx();
+    VarHandle.acquireFence(); // a device thread published the elements before the index
     while (usedSeen != idx) {
       long e = used + 4 + 8L * (usedSeen % size);
       out.add(new Used(memory.readU32(e), memory.readU32(e + 4)));
