@@ -1,5 +1,6 @@
 package run.cocoon.vmm;
 
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.System.Logger.Level;
@@ -29,11 +30,13 @@ import run.cocoon.vmm.devices.legacy.Serial8250;
 import run.cocoon.vmm.layout.Layout;
 import run.cocoon.vmm.layout.Ports;
 import run.cocoon.vmm.memory.MmapGuestMemory;
+import run.cocoon.vmm.virtio.VirtioDevice;
+import run.cocoon.vmm.virtio.VirtioDevices;
 
 /**
  * A running microVM, built in one place: guest memory and the kernel first (so a malformed
  * kernel fails before KVM is touched), then the VM with its in-kernel irqchip and PIT, the vCPUs,
- * and the legacy devices. {@link #run()} starts one platform thread per vCPU and returns how the
+ * the legacy devices and the virtio devices. {@link #run()} starts one platform thread per vCPU and returns how the
  * VM ended; {@link #close()} releases everything.
  */
 public final class MicroVm implements AutoCloseable {
@@ -55,9 +58,11 @@ public final class MicroVm implements AutoCloseable {
   private final ConsoleInput consoleIn;
   private final Serial8250 serial;
   private final BootPlan boot;
+  private final List<VirtioSlot> virtio = new ArrayList<>();
   private volatile boolean closed;
 
-  private MicroVm(VmConfig config, OutputStream console, InputStream input) throws BootException {
+  private MicroVm(VmConfig config, OutputStream console, InputStream input)
+      throws BootException, IOException {
     control = new VmControl(c -> kickAll());
     memory = MmapGuestMemory.allocate(Layout.ramRanges(config.memoryBytes()));
     Kvm openedKvm = null;
@@ -65,10 +70,16 @@ public final class MicroVm implements AutoCloseable {
     EventFd irq = null;
     ConsoleOutput out = null;
     Serial8250 uart;
+    List<VirtioDevice> devices = new ArrayList<>();
     try {
+      VirtioAnnouncement announce = VirtioAnnouncement.of(config.cmdline(), config.devices().size());
       boot = BootPlan.prepare(memory, BootConfig.of(config.kernel(), config.initrd(),
-              config.cmdline(), config.vcpus(), config.memoryBytes())
-          .withDevices(List.of(), OptionalInt.of(Ports.PVPANIC)));
+              announce.cmdline(), config.vcpus(), config.memoryBytes())
+          .withDevices(announce.dsdtDevices(), OptionalInt.of(Ports.PVPANIC)));
+      for (int i = 0; i < config.devices().size(); i++) {
+        VirtioSpec spec = config.devices().get(i);
+        devices.add(VirtioDevices.open(spec, VirtioDevices.name(spec, i)));
+      }
       openedKvm = Kvm.open();
       openedVm = openedKvm.createVm();
       openedVm.setTssAddress(Layout.TSS_ADDRESS);
@@ -87,6 +98,11 @@ public final class MicroVm implements AutoCloseable {
       io.register(Ports.I8042_DATA, I8042.PORT_COUNT, new I8042(events));
       io.register(Ports.ACPI_SLEEP_CONTROL, AcpiPowerPorts.PORT_COUNT, new AcpiPowerPorts(events));
       io.register(Ports.PVPANIC, PvPanic.PORT_COUNT, new PvPanic(events));
+      while (!devices.isEmpty()) {
+        // The slot owns the device from here on, also when wiring it fails.
+        VirtioDevice device = devices.removeFirst();
+        virtio.add(new VirtioSlot(device, virtio.size(), openedVm, memory, mmio));
+      }
 
       List<CpuidEntry> cpuid = openedKvm.supportedCpuid();
       for (int id = 0; id < config.vcpus(); id++) {
@@ -103,7 +119,13 @@ public final class MicroVm implements AutoCloseable {
       VcpuFd bsp = vcpus.get(0);
       bsp.setSregs(boot.entry().applyTo(bsp.getSregs()));
       bsp.setRegs(boot.entry().regs());
-    } catch (RuntimeException | BootException e) {
+    } catch (RuntimeException | BootException | IOException e) {
+      virtio.reversed().forEach(VirtioSlot::close);
+      for (VirtioDevice d : devices) {
+        if (d instanceof AutoCloseable c) {
+          closeQuietly(c);
+        }
+      }
       for (VcpuFd v : vcpus) {
         v.close();
       }
@@ -130,10 +152,23 @@ public final class MicroVm implements AutoCloseable {
     consoleIn = input == null ? null : new ConsoleInput(input, serial);
   }
 
-  /** Builds the VM; nothing runs until {@link #run()}. */
+  /**
+   * Builds the VM; nothing runs until {@link #run()}.
+   *
+   * @throws BootException when the kernel, initrd or command line cannot be booted
+   * @throws IOException when a device's host resource (disk image, socket, TAP) cannot be opened
+   */
   public static MicroVm create(VmConfig config, OutputStream console, InputStream input)
-      throws BootException {
+      throws BootException, IOException {
     return new MicroVm(config, console, input);
+  }
+
+  private static void closeQuietly(AutoCloseable c) {
+    try {
+      c.close();
+    } catch (Exception e) {
+      LOG.log(Level.WARNING, "closing a device failed: " + e.getMessage());
+    }
   }
 
   /** How the kernel was loaded, for logs. */
@@ -213,7 +248,10 @@ public final class MicroVm implements AutoCloseable {
   }
 
   @Override
-  public void close() {
+  public synchronized void close() {
+    if (closed) {
+      return; // a signal's shutdown hook and the normal path may both close
+    }
     if (!control.isEnding()) {
       stop("closed");
     }
@@ -227,6 +265,8 @@ public final class MicroVm implements AutoCloseable {
       consoleIn.close();
     }
     consoleOut.close();
+    // Devices stop before guest RAM goes: their threads hold slices of it.
+    virtio.reversed().forEach(VirtioSlot::close);
     boolean threadsGone = threads.stream().noneMatch(Thread::isAlive);
     if (threadsGone) {
       for (VcpuFd v : vcpus) {

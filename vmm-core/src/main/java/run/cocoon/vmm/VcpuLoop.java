@@ -2,6 +2,8 @@ package run.cocoon.vmm;
 
 import java.lang.System.Logger.Level;
 import run.cocoon.kvm.Errno;
+import run.cocoon.kvm.Regs;
+import run.cocoon.kvm.Sregs;
 import run.cocoon.kvm.SyscallException;
 import run.cocoon.kvm.VcpuFd;
 import run.cocoon.kvm.VcpuKick;
@@ -37,6 +39,24 @@ final class VcpuLoop implements Runnable {
     if (thread != 0) {
       VcpuKick.kick(vcpu, thread);
     }
+  }
+
+  /** A crash report gets the vCPU's state at the moment, as a guest kernel oops would print it. */
+  private VmEnd withRegisters(VmEnd end) {
+    if (!(end instanceof VmEnd.Crashed crashed)) {
+      return end;
+    }
+    try {
+      Regs r = vcpu.getRegs();
+      Sregs s = vcpu.getSregs();
+      LOG.log(Level.ERROR, String.format("vCPU %d at crash: RIP=%016x RSP=%016x RFLAGS=%x"
+              + " CR0=%x CR2=%x CR3=%x CR4=%x EFER=%x CS=%x",
+          vcpu.id(), r.rip(), r.rsp(), r.rflags(), s.cr0(), s.cr2(), s.cr3(), s.cr4(), s.efer(),
+          s.cs().selector()));
+    } catch (RuntimeException e) {
+      LOG.log(Level.DEBUG, "no register state after the crash: " + e.getMessage());
+    }
+    return crashed;
   }
 
   @Override
@@ -75,7 +95,7 @@ final class VcpuLoop implements Runnable {
         switch (action) {
           case ExitHandler.Action.Continue c -> { }
           case ExitHandler.Action.CheckControl c -> vcpu.setImmediateExit(false);
-          case ExitHandler.Action.End e -> control.end(e.end());
+          case ExitHandler.Action.End e -> control.end(withRegisters(e.end()));
         }
       }
     } catch (InterruptedException e) {

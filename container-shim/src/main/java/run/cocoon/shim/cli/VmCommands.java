@@ -9,6 +9,8 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -17,6 +19,7 @@ import run.cocoon.kvm.Kvm;
 import run.cocoon.kvm.SyscallException;
 import run.cocoon.vmm.MicroVm;
 import run.cocoon.vmm.VmConfig;
+import run.cocoon.vmm.VirtioSpec;
 import run.cocoon.vmm.VmEnd;
 import run.cocoon.vmm.boot.BootException;
 
@@ -40,7 +43,11 @@ final class VmCommands implements Runnable {
       @JsonProperty("initrd") String initrd,
       @JsonProperty("cmdline") String cmdline,
       @JsonProperty("cpus") Integer cpus,
-      @JsonProperty("memory") String memory) {}
+      @JsonProperty("memory") String memory,
+      @JsonProperty("disks") List<DeviceOptions.DiskJson> disks,
+      @JsonProperty("net") List<DeviceOptions.NetJson> net,
+      @JsonProperty("vsock") DeviceOptions.VsockJson vsock,
+      @JsonProperty("rng") Boolean rng) {}
 
   @Command(name = "boot", mixinStandardHelpOptions = true,
       description = {"Boot a kernel with an optional initramfs; the console is attached to this"
@@ -68,8 +75,24 @@ final class VmCommands implements Runnable {
         defaultValue = "256M")
     String memory;
 
-    @Option(names = "--config", description = "JSON file with kernel, initrd, cmdline, cpus, memory;"
-        + " flags given on the command line win.")
+    @Option(names = "--disk", paramLabel = "PATH[,ro][,serial=ID]",
+        description = "A raw disk image as virtio-blk (repeatable; the first is /dev/vda).")
+    List<String> disks = new ArrayList<>();
+
+    @Option(names = "--net", paramLabel = "TAP[,mac=MAC]",
+        description = "virtio-net on an existing host TAP interface (repeatable).")
+    List<String> nets = new ArrayList<>();
+
+    @Option(names = "--vsock", paramLabel = "CID,SOCKET",
+        description = "virtio-vsock with guest CID; host side is the Unix socket SOCKET"
+            + " (connect and send \"CONNECT <port>\\n\"; guest connections go to SOCKET_<port>).")
+    String vsock;
+
+    @Option(names = "--rng", description = "virtio-rng fed from the host's getrandom().")
+    boolean rng;
+
+    @Option(names = "--config", description = "JSON file with kernel, initrd, cmdline, cpus, memory,"
+        + " disks, net, vsock, rng; flags given on the command line win.")
     Path config;
 
     @Option(names = "--no-stdin", description = "Do not forward stdin to the guest console.")
@@ -88,6 +111,8 @@ final class VmCommands implements Runnable {
             noStdin ? null : System.in);
       } catch (BootException e) {
         throw new CliException(ExitCodes.BAD_INPUT, e.getMessage(), e);
+      } catch (IOException e) {
+        throw new CliException(ExitCodes.BAD_INPUT, "device: " + e.getMessage(), e);
       } catch (SyscallException e) {
         // The kernel and initrd were fine (they are checked first): KVM itself failed.
         throw new CliException(ExitCodes.UNAVAILABLE,
@@ -155,7 +180,17 @@ final class VmCommands implements Runnable {
       String m = !parsed.hasMatchedOption("--memory") && file != null && file.memory() != null
           ? file.memory() : memory;
       try {
-        return new VmConfig(k, Optional.ofNullable(i), c, n, ByteSizes.parse(m));
+        List<VirtioSpec.Disk> d = !disks.isEmpty() || file == null || file.disks() == null
+            ? disks.stream().map(DeviceOptions::disk).toList()
+            : file.disks().stream().map(DeviceOptions.DiskJson::spec).toList();
+        List<VirtioSpec.Net> t = !nets.isEmpty() || file == null || file.net() == null
+            ? nets.stream().map(DeviceOptions::net).toList()
+            : file.net().stream().map(DeviceOptions.NetJson::spec).toList();
+        VirtioSpec.Vsock v = vsock != null ? DeviceOptions.vsock(vsock)
+            : file != null && file.vsock() != null ? file.vsock().spec() : null;
+        boolean r = rng || file != null && Boolean.TRUE.equals(file.rng());
+        return new VmConfig(k, Optional.ofNullable(i), c, n, ByteSizes.parse(m),
+            DeviceOptions.ordered(d, t, v, r));
       } catch (IllegalArgumentException e) {
         throw new CliException(ExitCodes.BAD_INPUT, e.getMessage());
       }

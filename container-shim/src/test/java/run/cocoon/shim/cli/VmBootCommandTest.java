@@ -71,4 +71,41 @@ class VmBootCommandTest {
     Outcome o = run("vm", "boot", "--kernel", kernel.toString(), "--cmdline", "a".repeat(5000));
     assertEquals(ExitCodes.BAD_INPUT, o.code(), o.err());
   }
+
+  @Test
+  void badDeviceFlagsAreRejectedWithTheReason() throws IOException {
+    Path kernel = Files.writeString(dir.resolve("k3"), "z");
+    String k = kernel.toString();
+    String[][] cases = {
+        {"--disk", "img,fast", "unknown option"},
+        {"--disk", ",ro", "needs a path"},
+        {"--disk", "img,serial=has space", "serial"},
+        {"--disk", "img,serial=" + "s".repeat(21), "serial"},
+        {"--vsock", "2,/tmp/v.sock", "CID"},
+        {"--vsock", "x,/tmp/v.sock", "not a number"},
+        {"--vsock", "3", "CID,SOCKET"},
+        {"--net", "tap/0", "TAP name"},
+        {"--net", "tap0,mac=01:00:00:00:00:01", "multicast"},
+        {"--net", "tap0,mac=zz", "MAC"},
+    };
+    for (String[] c : cases) {
+      Outcome o = run("vm", "boot", "--kernel", k, c[0], c[1], "--no-stdin");
+      assertEquals(ExitCodes.BAD_INPUT, o.code(), c[1] + ": " + o.err());
+      assertTrue(o.err().contains(c[2]), c[1] + ": " + o.err());
+    }
+  }
+
+  @Test
+  void tooManyDevicesAreRejected() throws IOException {
+    Path kernel = Files.writeString(dir.resolve("k4"), "w");
+    java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("vm", "boot",
+        "--kernel", kernel.toString()));
+    for (int i = 0; i <= run.cocoon.vmm.VmConfig.MAX_VIRTIO_DEVICES; i++) {
+      args.add("--disk");
+      args.add("d" + i);
+    }
+    Outcome o = run(args.toArray(String[]::new));
+    assertEquals(ExitCodes.BAD_INPUT, o.code(), o.err());
+    assertTrue(o.err().contains("virtio devices"), o.err());
+  }
 }

@@ -27,6 +27,8 @@ public final class TestInitramfs {
       mount -t sysfs sysfs /sys
       mount -t devtmpfs devtmpfs /dev 2>/dev/null
       scenario=$(sed -n 's/.*cocoon\\.test=\\([a-z-]*\\).*/\\1/p' /proc/cmdline)
+      # Ends the VM: ACPI power-off, or a reset when the kernel runs without ACPI (acpi=off).
+      end() { if grep -q 'acpi=off' /proc/cmdline; then reboot -f; else poweroff -f; fi; }
       up=$(cut -d' ' -f1 /proc/uptime)
       echo "%1$s scenario=$scenario uptime=$up cpus-online=$(cat /sys/devices/system/cpu/online) nproc=$(nproc)"
       case "$scenario" in
@@ -36,6 +38,10 @@ public final class TestInitramfs {
         flood)
           bytes=$(sed -n 's/.*cocoon\\.flood=\\([0-9]*\\).*/\\1/p' /proc/cmdline)
           head -c "${bytes:-1048576}" /dev/zero | tr '\\0' 'x'; echo; echo "%1$s flood-done"; poweroff -f ;;
+        rng)
+          # virtio-rng bound as the hardware RNG, and bytes read through it.
+          echo "%1$s rng-current=$(cat /sys/devices/virtual/misc/hw_random/rng_current) bytes=$(head -c 4096 /dev/hwrng | wc -c) distinct=$(head -c 4096 /dev/hwrng | od -An -tx1 -v | tr -s ' ' '\\n' | sort -u | grep -c .)"
+          end ;;
         *) echo "unknown scenario"; poweroff -f ;;
       esac
       sleep 1000

@@ -68,6 +68,10 @@ public final class Layout {
   public static final long VIRTIO_MMIO_BASE = 0xd000_0000L;
   /** Bytes of MMIO space per virtio device. */
   public static final long VIRTIO_MMIO_STRIDE = 0x1000;
+  /** IOAPIC pin of the first virtio device; device i uses pin VIRTIO_FIRST_GSI + i. */
+  public static final int VIRTIO_FIRST_GSI = 5;
+  /** Virtio devices that fit: pins 5..20 of the IOAPIC's 24, windows well inside the hole. */
+  public static final int VIRTIO_MAX_DEVICES = 16;
   /** The IOAPIC's MMIO base (fixed by KVM's in-kernel IOAPIC). */
   public static final long IOAPIC_ADDRESS = 0xfec0_0000L;
   /** The local APIC's default MMIO base. */
@@ -95,6 +99,16 @@ public final class Layout {
       ranges.add(new long[] {FOUR_GIB, ramBytes - MMIO_HOLE_START});
     }
     return List.copyOf(ranges);
+  }
+
+  /** MMIO window base of virtio device {@code index}. */
+  public static long virtioBase(int index) {
+    return VIRTIO_MMIO_BASE + VIRTIO_MMIO_STRIDE * index;
+  }
+
+  /** IOAPIC pin of virtio device {@code index}. */
+  public static int virtioGsi(int index) {
+    return VIRTIO_FIRST_GSI + index;
   }
 
   /** End of RAM below 4 GiB. */

@@ -1,0 +1,34 @@
+package run.cocoon.vmm.virtio;
+
+import java.io.IOException;
+import run.cocoon.vmm.VirtioSpec;
+import run.cocoon.vmm.virtio.rng.VirtioRng;
+
+/** Opens the device a {@link VirtioSpec} asks for. */
+public final class VirtioDevices {
+  private VirtioDevices() {}
+
+  /**
+   * Opens host resources (files, sockets, TAPs) for {@code spec}.
+   *
+   * @throws IOException with a message naming the resource when it cannot be opened
+   */
+  public static VirtioDevice open(VirtioSpec spec, String name) throws IOException {
+    return switch (spec) {
+      case VirtioSpec.Rng r -> new VirtioRng(name);
+      case VirtioSpec.Disk d -> throw new IOException("virtio-blk is not available yet");
+      case VirtioSpec.Vsock v -> throw new IOException("virtio-vsock is not available yet");
+      case VirtioSpec.Net n -> throw new IOException("virtio-net is not available yet");
+    };
+  }
+
+  /** A short name for logs: kind and index, e.g. "blk0". */
+  public static String name(VirtioSpec spec, int index) {
+    return switch (spec) {
+      case VirtioSpec.Rng r -> "rng" + index;
+      case VirtioSpec.Disk d -> "blk" + index;
+      case VirtioSpec.Vsock v -> "vsock" + index;
+      case VirtioSpec.Net n -> "net" + index;
+    };
+  }
+}
