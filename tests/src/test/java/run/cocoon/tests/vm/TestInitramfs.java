@@ -46,7 +46,7 @@ public final class TestInitramfs {
           # virtio-net: eth0 at 172.30.0.2/30 pings the host end of the TAP (172.30.0.1), then a
           # TCP exchange with the host's nc on port 7777 (numbers 1..30000 up, the host's down).
           ip link set eth0 up && ip addr add 172.30.0.2/30 dev eth0
-          echo "%1$s net-mac=$(cat /sys/class/net/eth0/address) driver=$(basename $(readlink /sys/class/net/eth0/device/driver))"
+          echo "%1$s net-mac=$(cat /sys/class/net/eth0/address) driver=$(basename $(readlink /sys/class/net/eth0/device/driver)) features=$(cat /sys/class/net/eth0/device/features)"
           if ping -c 3 -W 10 172.30.0.1; then echo "%1$s net-ping=ok"; else echo "%1$s net-ping=failed"; fi
           seq 1 30000 >/tmp/up
           nc 172.30.0.1 7777 </tmp/up >/tmp/down

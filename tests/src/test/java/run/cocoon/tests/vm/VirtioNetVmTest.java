@@ -25,6 +25,7 @@ class VirtioNetVmTest {
   private static final String MAC = "52:54:00:c0:c0:01";
   private static final Pattern HOST = Pattern.compile(
       "HOST from-guest=(\\w+) expected=(\\w+) to-guest=(\\w+)");
+  private static final Pattern FEATURES = Pattern.compile("features=([01]{64})");
   private static final Pattern DOWN = Pattern.compile("net-tcp-down=(\\w+) bytes=(\\d+)");
 
   @BeforeAll
@@ -60,8 +61,14 @@ class VirtioNetVmTest {
         .shell(prefix, suffix).run();
 
     String out = r.stdout();
-    assertTrue(GuestRun.line(out, TestInitramfs.MARKER + " net-mac=")
-        .contains("net-mac=" + MAC + " driver=virtio_net"), r.describe());
+    String nic = GuestRun.line(out, TestInitramfs.MARKER + " net-mac=");
+    assertTrue(nic.contains("net-mac=" + MAC + " driver=virtio_net"), r.describe());
+    // The driver took every offload and merged receive buffers (one character per feature bit).
+    Matcher features = FEATURES.matcher(nic);
+    assertTrue(features.find(), r.describe());
+    for (int bit : new int[] {0, 1, 5, 7, 8, 10, 11, 12, 14, 15}) {
+      assertEquals('1', features.group(1).charAt(bit), "feature bit " + bit + " in " + nic);
+    }
     assertTrue(out.contains(TestInitramfs.MARKER + " net-ping=ok"), r.describe());
     Matcher down = DOWN.matcher(GuestRun.line(out, TestInitramfs.MARKER + " net-tcp-down="));
     assertTrue(down.find(), r.describe());

@@ -114,17 +114,12 @@ public final class VirtioNet implements VirtioDevice, AutoCloseable {
    * @throws SyscallException when the TAP cannot be opened
    */
   public VirtioNet(String name, String tapName, String mac) {
-    this(name, open(tapName, mac == null ? MacAddress.random() : MacAddress.parse(mac)));
+    this(name, mac == null ? MacAddress.random() : MacAddress.parse(mac), tapName);
   }
 
-  private record Opened(FramePort port, MacAddress mac) {}
-
-  private static Opened open(String tapName, MacAddress mac) {
-    return new Opened(FramePort.of(Tap.open(tapName)), mac);
-  }
-
-  private VirtioNet(String name, Opened opened) {
-    this(name, opened.port(), opened.mac());
+  /** The MAC is parsed (above) before the TAP is opened (here). */
+  private VirtioNet(String name, MacAddress mac, String tapName) {
+    this(name, FramePort.of(Tap.open(tapName)), mac);
   }
 
   /** A device on any frame port; it owns {@code port} and closes it. */
