@@ -81,6 +81,7 @@ public final class Libc {
   // poll blocks until a descriptor is ready: never critical.
   private static final MethodHandle POLL = link("poll",
       FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), CAPTURE_ERRNO);
+  // socketpair returns its two descriptors through the int[2] it is given.
   private static final MethodHandle SOCKETPAIR = link("socketpair",
       FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), CAPTURE_ERRNO);
   private static final MethodHandle GETRANDOM = link("getrandom",
