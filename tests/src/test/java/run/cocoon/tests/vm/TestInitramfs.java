@@ -52,6 +52,16 @@ public final class TestInitramfs {
         vsock-bench)
           # vmm-core/bench/vsock-throughput: one transfer each way, then the VM ends.
           vsock-test listen 1234 2; end ;;
+        net)
+          # virtio-net: eth0 at 172.30.0.2/30 pings the host end of the TAP (172.30.0.1), then a
+          # TCP exchange with the host's nc on port 7777 (numbers 1..30000 up, the host's down).
+          ip link set eth0 up && ip addr add 172.30.0.2/30 dev eth0
+          echo "%1$s net-mac=$(cat /sys/class/net/eth0/address) driver=$(basename $(readlink /sys/class/net/eth0/device/driver)) features=$(cat /sys/class/net/eth0/device/features)"
+          if ping -c 3 -W 10 172.30.0.1; then echo "%1$s net-ping=ok"; else echo "%1$s net-ping=failed"; fi
+          seq 1 30000 >/tmp/up
+          nc 172.30.0.1 7777 </tmp/up >/tmp/down
+          echo "%1$s net-tcp-down=$(sha256sum </tmp/down | cut -c1-64) bytes=$(wc -c </tmp/down)"
+          end ;;
         *) echo "unknown scenario"; poweroff -f ;;
       esac
       sleep 1000

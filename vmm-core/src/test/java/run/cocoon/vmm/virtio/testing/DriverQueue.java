@@ -146,6 +146,7 @@ public final class DriverQueue {
   public void publish(int head) {
     memory.writeU16(avail + 4 + 2L * (availIdx % size), head);
     availIdx = (availIdx + 1) & 0xffff;
+    VarHandle.releaseFence(); // a device thread may be reading: the entry before the index
     memory.writeU16(avail + 2, availIdx);
   }
 
