@@ -4,6 +4,7 @@ import java.io.IOException;
 import run.cocoon.kvm.SyscallException;
 import run.cocoon.vmm.VirtioSpec;
 import run.cocoon.vmm.virtio.net.VirtioNet;
+import run.cocoon.vmm.virtio.block.VirtioBlock;
 import run.cocoon.vmm.virtio.rng.VirtioRng;
 import run.cocoon.vmm.virtio.vsock.VirtioVsock;
 
@@ -19,7 +20,7 @@ public final class VirtioDevices {
   public static VirtioDevice open(VirtioSpec spec, String name) throws IOException {
     return switch (spec) {
       case VirtioSpec.Rng r -> new VirtioRng(name);
-      case VirtioSpec.Disk d -> throw new IOException("virtio-blk is not available yet");
+      case VirtioSpec.Disk d -> new VirtioBlock(name, d.image(), d.readOnly(), d.serial());
       case VirtioSpec.Vsock v -> new VirtioVsock(name, v.guestCid(), v.socket());
       case VirtioSpec.Net n -> net(n, name);
     };
