@@ -19,7 +19,7 @@ import run.cocoon.agent.protocol.Request;
 /**
  * Serves agent connections. The first frame decides what a connection is: {@code attach} makes
  * it a raw stdio stream of one process; anything else makes it a control connection, where each
- * request runs on its own virtual thread (so a {@code wait} does not hold up the others) and
+ * request runs on its own thread (so a {@code wait} does not hold up the others) and
  * replies go back in completion order, tagged with the request id.
  *
  * <p>The host is untrusted: a frame that does not decode gets an error reply and the connection
@@ -31,7 +31,11 @@ public final class ProtocolServer implements AutoCloseable {
 
   private final ContainerBackend backend;
   private final RequestHandler handler;
-  private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
+  // Platform threads, not virtual ones: stdio pumps and waits block in native reads (FFM
+  // downcalls pin a virtual thread to its carrier), and a few of them would starve every other
+  // request of carriers. Connections and in-flight requests are bounded, so is the thread count.
+  private final ExecutorService threads = Executors.newThreadPerTaskExecutor(
+      Thread.ofPlatform().daemon().name("agent-", 0).factory());
   private final Semaphore connections = new Semaphore(ProtocolLimits.MAX_CONNECTIONS);
   private final long firstFrameTimeoutMillis;
   private final java.util.concurrent.ScheduledExecutorService watchdog =
@@ -54,7 +58,7 @@ public final class ProtocolServer implements AutoCloseable {
     this.firstFrameTimeoutMillis = firstFrameTimeoutMillis;
   }
 
-  /** Serves {@code connection} on a new virtual thread and closes it when done. */
+  /** Serves {@code connection} on its own thread and closes it when done. */
   public void accept(Connection connection) {
     if (!connections.tryAcquire()) {
       try (connection) {
