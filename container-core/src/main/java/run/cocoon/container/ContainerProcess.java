@@ -118,7 +118,8 @@ public final class ContainerProcess implements AutoCloseable {
       childFds[3] = planPipe[0];
       childFds[4] = statusPipe[1];
       childFds[5] = startPipe[0];
-      int helperPid = Sys.spawn(helper.toString(), List.of(helper.toString()), childFds);
+      int helperPid = SpawnedChildren.current()
+          .spawn(() -> Sys.spawn(helper.toString(), List.of(helper.toString()), childFds));
       closeAll(childSide);
       try {
         Sys.writeFully(planPipe[1], encoded);
@@ -196,6 +197,7 @@ public final class ContainerProcess implements AutoCloseable {
     } finally {
       Sys.closeQuietly(statusFd);
       int helperStatus = Sys.waitpid(helperPid);
+      SpawnedChildren.current().reaped(helperPid);
       SpawnException gone = new SpawnException("helper", 0, 0,
           "exited before the process ran, wait status " + helperStatus);
       fail(gone);
