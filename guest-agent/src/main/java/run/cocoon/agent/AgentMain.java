@@ -56,6 +56,7 @@ public final class AgentMain {
       printTimings(mainUptime, mainNanos);
       if (cmdline.value(KernelCommandLine.SELFTEST).filter("poweroff"::equals).isPresent()) {
         listener.close();
+        SelfTest.report(pid1);
         pid1.powerOff("self-test done");
       }
       server().serve(listener, pid1);

@@ -28,6 +28,7 @@ public final class GuestRun {
   private String memory = "256M";
   private final List<String> cmdlineExtra = new ArrayList<>();
   private final List<String> flags = new ArrayList<>();
+  private Path initrd;
   private String shellPrefix = "";
   private String shellSuffix;
 
@@ -67,6 +68,12 @@ public final class GuestRun {
 
   public GuestRun kernel(String fileName) {
     this.kernel = fileName;
+    return this;
+  }
+
+  /** Boots {@code image} instead of the test initramfs (e.g. the guest image). */
+  public GuestRun initrd(Path image) {
+    this.initrd = image;
     return this;
   }
 
@@ -115,7 +122,7 @@ public final class GuestRun {
         "-cp", System.getProperty("java.class.path"),
         "run.cocoon.shim.cli.Main", "vm", "boot",
         "--kernel", GuestKernel.directory().resolve(kernel).toString(),
-        "--initrd", initramfs.toString(),
+        "--initrd", (initrd == null ? initramfs : initrd).toString(),
         "--cmdline", String.join(" ", CMDLINE, "cocoon.test=" + scenario,
             String.join(" ", cmdlineExtra)).strip(),
         "--cpus", Integer.toString(cpus), "--memory", memory, "--no-stdin"));
