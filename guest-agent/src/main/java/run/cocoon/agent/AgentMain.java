@@ -2,6 +2,7 @@ package run.cocoon.agent;
 
 import java.util.ServiceLoader;
 import run.cocoon.agent.guest.AgentConsole;
+import run.cocoon.agent.guest.GuestLibc;
 import run.cocoon.agent.guest.KernelCommandLine;
 import run.cocoon.agent.guest.Pid1;
 import run.cocoon.agent.guest.Uptime;
@@ -43,7 +44,10 @@ public final class AgentMain {
     KernelCommandLine cmdline = null;
     try {
       cmdline = KernelCommandLine.read();
+      GuestLibc.link();
+      long linkedNanos = System.nanoTime();
       Pid1 pid1 = Pid1.boot(cmdline);
+      long setupNanos = System.nanoTime();
       KernelCommandLine bootLine = cmdline;
       Thread.setDefaultUncaughtExceptionHandler((thread, e) -> {
         AgentConsole.log("uncaught in " + thread.getName(), e);
@@ -53,7 +57,7 @@ public final class AgentMain {
       });
       pid1.warnings().forEach(AgentConsole::log);
       VsockListener listener = VsockListener.bind(PORT);
-      printTimings(mainUptime, mainNanos);
+      printTimings(mainUptime, mainNanos, linkedNanos, setupNanos);
       if (cmdline.value(KernelCommandLine.SELFTEST).filter("poweroff"::equals).isPresent()) {
         listener.close();
         SelfTest.report(pid1);
@@ -69,18 +73,26 @@ public final class AgentMain {
 
   /**
    * {@code ready in N ms (jvm M ms)}: N since the kernel started, M from {@code /init} to the
-   * agent's {@code main}; then the phases.
+   * agent's {@code main}; then the phases, the agent's own split into linking the libc calls,
+   * the PID-1 setup and the rest (listening).
    */
-  private static void printTimings(long mainUptime, long mainNanos) {
+  private static void printTimings(long mainUptime, long mainNanos, long linkedNanos,
+      long setupNanos) {
     long readyUptime = Uptime.millis();
-    long agentMillis = (System.nanoTime() - mainNanos) / 1_000_000;
+    long now = System.nanoTime();
     String init = System.getProperty(INIT_UPTIME_PROPERTY);
     long initUptime = init == null ? -1 : Uptime.parseMillis(init);
     long jvmMillis = initUptime < 0 ? -1 : mainUptime - initUptime;
     AgentConsole.log("ready in " + readyUptime + " ms (jvm " + jvmMillis + " ms)");
     AgentConsole.log("timings kernel-to-init=" + initUptime + "ms jvm-start=" + jvmMillis
-        + "ms agent-init=" + agentMillis + "ms ready=" + readyUptime + "ms vm-info="
-        + System.getProperty("java.vm.info").replace(' ', '_'));
+        + "ms agent-init=" + millis(mainNanos, now) + "ms ready=" + readyUptime
+        + "ms libc-link=" + millis(mainNanos, linkedNanos) + "ms setup="
+        + millis(linkedNanos, setupNanos) + "ms listen=" + millis(setupNanos, now)
+        + "ms vm-info=" + System.getProperty("java.vm.info").replace(' ', '_'));
+  }
+
+  private static long millis(long fromNanos, long toNanos) {
+    return (toNanos - fromNanos) / 1_000_000;
   }
 
   /** The server from the service loader, or the placeholder. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,7 +26,9 @@ import run.cocoon.vmm.VmEnd;
 class AgentBootVmTest {
   private static final Pattern TIMINGS = Pattern.compile(
       "timings kernel-to-init=(-?\\d+)ms jvm-start=(-?\\d+)ms agent-init=(\\d+)ms ready=(\\d+)ms"
-          + " vm-info=(\\S+)");
+          + " libc-link=(\\d+)ms setup=(\\d+)ms listen=(\\d+)ms vm-info=(\\S+)");
+  /** The guest starts a JVM on nested, emulated hardware: tens of seconds, more on a busy host. */
+  private static final Duration BOOT_TIMEOUT = Duration.ofMinutes(8);
   private static Path image;
 
   @BeforeAll
@@ -46,7 +49,7 @@ class AgentBootVmTest {
   }
 
   private static NestedBox.Result boot(String... cmdline) throws IOException {
-    return GuestRun.scenario("agent").initrd(image).memory("512M")
+    return GuestRun.scenario("agent").initrd(image).memory("512M").timeout(BOOT_TIMEOUT)
         .cmdline("cocoon.agent.selftest=poweroff", "cocoon.time=" + System.currentTimeMillis())
         .cmdline(cmdline).run();
   }
@@ -55,7 +58,8 @@ class AgentBootVmTest {
     Matcher m = TIMINGS.matcher(r.stdout());
     assertTrue(m.find(), "no timings line:\n" + r.describe());
     System.out.println("phases: kernel to /init " + m.group(1) + " ms, JVM start " + m.group(2)
-        + " ms, agent init " + m.group(3) + " ms, ready at " + m.group(4) + " ms (" + m.group(5) + ")");
+        + " ms, agent init " + m.group(3) + " ms (libc link " + m.group(5) + ", setup " + m.group(6)
+        + ", listen " + m.group(7) + "), ready at " + m.group(4) + " ms (" + m.group(8) + ")");
     return m;
   }
 
@@ -67,8 +71,8 @@ class AgentBootVmTest {
     assertTrue(report.contains("hostname=cocoon "), report);
     assertTrue(report.contains("owned-exit=7 "), report);
     assertTrue(report.contains("orphans-reaped=1"), report);
-    // IFF_UP | IFF_LOOPBACK | IFF_RUNNING (0x1 | 0x8 | 0x40), as the kernel reports an up lo.
-    assertTrue(report.contains("lo-flags=0x49 "), report);
+    // IFF_UP | IFF_LOOPBACK, as sysfs shows an up lo (IFF_RUNNING is not among these flags).
+    assertTrue(report.contains("lo-flags=0x9 "), report);
   }
 
   @Test
@@ -78,7 +82,7 @@ class AgentBootVmTest {
     assertTrue(r.stdout().contains("cocoon-agent: powering off: self-test done"), r.describe());
     assertEquals(VmEnd.EXIT_POWERED_OFF, r.exitCode(), r.describe());
     assertSelfTestPassed(r);
-    assertTrue(timings(r).group(5).contains("sharing"), "the AOT cache was not used");
+    assertTrue(timings(r).group(8).contains("sharing"), "the AOT cache was not used");
   }
 
   @Test
@@ -86,6 +90,6 @@ class AgentBootVmTest {
     NestedBox.Result r = boot("cocoon.agent.aot=off");
     assertEquals(VmEnd.EXIT_POWERED_OFF, r.exitCode(), r.describe());
     assertSelfTestPassed(r);
-    assertTrue(!timings(r).group(5).contains("sharing"), "class data sharing was on");
+    assertTrue(!timings(r).group(8).contains("sharing"), "class data sharing was on");
   }
 }

@@ -29,6 +29,7 @@ public final class GuestRun {
   private final List<String> cmdlineExtra = new ArrayList<>();
   private final List<String> flags = new ArrayList<>();
   private Path initrd;
+  private Duration timeout = BOOT_TIMEOUT;
   private String shellPrefix = "";
   private String shellSuffix;
 
@@ -74,6 +75,12 @@ public final class GuestRun {
   /** Boots {@code image} instead of the test initramfs (e.g. the guest image). */
   public GuestRun initrd(Path image) {
     this.initrd = image;
+    return this;
+  }
+
+  /** A longer limit than {@link #BOOT_TIMEOUT}, for guests that start a JVM. */
+  public GuestRun timeout(Duration limit) {
+    this.timeout = limit;
     return this;
   }
 
@@ -135,7 +142,7 @@ public final class GuestRun {
     List<String> java = javaCommand();
     List<String> command = shellSuffix == null ? java
         : List.of("bash", "-c", shellPrefix + quote(java) + " " + shellSuffix);
-    NestedBox.Result r = VmTestHost.get().run(command, BOOT_TIMEOUT);
+    NestedBox.Result r = VmTestHost.get().run(command, timeout);
     System.out.println("[" + scenario + ", " + kernel + ", " + cpus + " vCPU] exit " + r.exitCode()
         + " in " + r.elapsed().toMillis() + " ms\n" + tail(r.stdout()) + "\n" + tail(r.stderr()));
     return r;
