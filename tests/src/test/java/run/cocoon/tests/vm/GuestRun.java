@@ -28,6 +28,8 @@ public final class GuestRun {
   private String memory = "256M";
   private final List<String> cmdlineExtra = new ArrayList<>();
   private final List<String> flags = new ArrayList<>();
+  private Path initrd;
+  private Duration timeout = BOOT_TIMEOUT;
   private String shellPrefix = "";
   private String shellSuffix;
 
@@ -67,6 +69,18 @@ public final class GuestRun {
 
   public GuestRun kernel(String fileName) {
     this.kernel = fileName;
+    return this;
+  }
+
+  /** Boots {@code image} instead of the test initramfs (e.g. the guest image). */
+  public GuestRun initrd(Path image) {
+    this.initrd = image;
+    return this;
+  }
+
+  /** A longer limit than {@link #BOOT_TIMEOUT}, for guests that start a JVM. */
+  public GuestRun timeout(Duration limit) {
+    this.timeout = limit;
     return this;
   }
 
@@ -115,7 +129,7 @@ public final class GuestRun {
         "-cp", System.getProperty("java.class.path"),
         "run.cocoon.shim.cli.Main", "vm", "boot",
         "--kernel", GuestKernel.directory().resolve(kernel).toString(),
-        "--initrd", initramfs.toString(),
+        "--initrd", (initrd == null ? initramfs : initrd).toString(),
         "--cmdline", String.join(" ", CMDLINE, "cocoon.test=" + scenario,
             String.join(" ", cmdlineExtra)).strip(),
         "--cpus", Integer.toString(cpus), "--memory", memory, "--no-stdin"));
@@ -128,7 +142,7 @@ public final class GuestRun {
     List<String> java = javaCommand();
     List<String> command = shellSuffix == null ? java
         : List.of("bash", "-c", shellPrefix + quote(java) + " " + shellSuffix);
-    NestedBox.Result r = VmTestHost.get().run(command, BOOT_TIMEOUT);
+    NestedBox.Result r = VmTestHost.get().run(command, timeout);
     System.out.println("[" + scenario + ", " + kernel + ", " + cpus + " vCPU] exit " + r.exitCode()
         + " in " + r.elapsed().toMillis() + " ms\n" + tail(r.stdout()) + "\n" + tail(r.stderr()));
     return r;

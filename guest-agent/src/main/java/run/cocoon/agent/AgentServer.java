@@ -1,0 +1,29 @@
+package run.cocoon.agent;
+
+import java.io.IOException;
+import run.cocoon.agent.guest.GuestControl;
+import run.cocoon.agent.guest.VsockConnection;
+import run.cocoon.agent.guest.VsockListener;
+
+/**
+ * The agent's request server, started by {@link AgentMain} once the guest is set up. The
+ * implementation is found with {@link java.util.ServiceLoader} ({@code META-INF/services/
+ * run.cocoon.agent.AgentServer}); without one the {@link PlaceholderServer} answers.
+ */
+public interface AgentServer {
+  /**
+   * Serves connections from {@code listener} until the guest should end, then returns: the agent
+   * powers the guest off. Throwing is fatal too (the agent prints it, then powers off). Called on
+   * the main thread; serve each connection on its own platform thread (reads are blocking native
+   * calls, which pin a virtual thread's carrier).
+   */
+  void serve(VsockListener listener, GuestControl guest) throws Exception;
+
+  /**
+   * The client half of a short conversation that runs the server's start-up paths, for the AOT
+   * cache's training run: the build runs the agent on the host with {@code --train}, serves on a
+   * Unix socket and talks to itself through this, so that the classes a first request needs are
+   * in the cache. End the conversation so that {@link #serve} returns.
+   */
+  void trainingConversation(VsockConnection connection) throws IOException;
+}

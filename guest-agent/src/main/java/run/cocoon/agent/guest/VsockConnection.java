@@ -1,0 +1,185 @@
+package run.cocoon.agent.guest;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.SocketException;
+import java.util.Objects;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * One connected stream socket (AF_VSOCK in the guest; AF_UNIX for the AOT training run and tests,
+ * through the very same code) as a pair of blocking streams.
+ *
+ * <p>Threads: one thread may read while another writes; concurrent readers (or writers) are
+ * serialized. Reads and writes are blocking FFM calls, and a virtual thread in a native call pins
+ * its carrier for as long as the call blocks: serve each connection on a <b>platform thread</b>.
+ * {@link #close} from any thread wakes a blocked reader (it sees end of stream) and writer.
+ */
+public final class VsockConnection implements AutoCloseable {
+  /** Native buffer per direction; a read or write moves at most this much per call. */
+  public static final int BUFFER_BYTES = 64 * 1024;
+
+  private final SocketFd fd;
+  private final int peerCid;
+  private final int peerPort;
+  private final InputStream input = new Input();
+  private final OutputStream output = new Output();
+
+  VsockConnection(int fd, int peerCid, int peerPort) {
+    this.fd = new SocketFd(fd);
+    this.peerCid = peerCid;
+    this.peerPort = peerPort;
+  }
+
+  /** Connects to {@code cid}:{@code port} over AF_VSOCK (blocking). */
+  public static VsockConnection connect(int cid, int port) throws IOException {
+    int fd = GuestLibc.socket(GuestLibc.AF_VSOCK, GuestLibc.SOCK_STREAM | GuestLibc.SOCK_CLOEXEC, 0);
+    try (Arena arena = Arena.ofConfined()) {
+      GuestLibc.connect(fd, GuestLibc.sockaddrVm(arena, cid, port));
+    } catch (SyscallException e) {
+      GuestLibc.close(fd);
+      throw new SocketException("vsock connect to " + cid + ":" + port + ": " + e.getMessage());
+    }
+    return new VsockConnection(fd, cid, port);
+  }
+
+  /** Connects to a Unix socket at {@code path} (training run and tests). */
+  public static VsockConnection connectUnix(String path) throws IOException {
+    int fd = GuestLibc.socket(GuestLibc.AF_UNIX, GuestLibc.SOCK_STREAM | GuestLibc.SOCK_CLOEXEC, 0);
+    try (Arena arena = Arena.ofConfined()) {
+      GuestLibc.connect(fd, GuestLibc.sockaddrUn(arena, path));
+    } catch (SyscallException e) {
+      GuestLibc.close(fd);
+      throw new SocketException("connect to " + path + ": " + e.getMessage());
+    }
+    return new VsockConnection(fd, -1, -1);
+  }
+
+  /** The peer's context id (2 = the host), or -1 on a Unix socket. */
+  public int peerCid() {
+    return peerCid;
+  }
+
+  /** The peer's port, or -1 on a Unix socket. */
+  public int peerPort() {
+    return peerPort;
+  }
+
+  public InputStream input() {
+    return input;
+  }
+
+  public OutputStream output() {
+    return output;
+  }
+
+  /** Half close: the peer reads end of stream, this side can still read. */
+  public void shutdownOutput() throws IOException {
+    try {
+      fd.shutdown(GuestLibc.SHUT_WR);
+    } catch (SyscallException e) {
+      throw new SocketException(e.getMessage());
+    }
+  }
+
+  /** Idempotent; wakes threads blocked in this connection. */
+  @Override
+  public void close() {
+    fd.close(true);
+  }
+
+  private static IOException failure(SyscallException e) {
+    return e.errno() == Errno.ECONNRESET || e.errno() == Errno.EPIPE
+        ? new SocketException("connection reset: " + e.getMessage())
+        : new IOException(e.getMessage(), e);
+  }
+
+  private final class Input extends InputStream {
+    private final ReentrantLock lock = new ReentrantLock();
+    private final MemorySegment buffer = Arena.ofAuto().allocate(BUFFER_BYTES);
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      int n = read(one, 0, 1);
+      return n < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      Objects.checkFromIndexSize(off, len, b.length);
+      if (len == 0) {
+        return 0;
+      }
+      lock.lock();
+      try {
+        int descriptor = fd.acquire();
+        try {
+          long n = GuestLibc.read(descriptor, buffer.asSlice(0, Math.min(len, BUFFER_BYTES)));
+          if (n == 0) {
+            return -1;
+          }
+          MemorySegment.copy(buffer, ValueLayout.JAVA_BYTE, 0, b, off, (int) n);
+          return (int) n;
+        } catch (SyscallException e) {
+          throw failure(e);
+        } finally {
+          fd.release();
+        }
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    @Override
+    public void close() {
+      VsockConnection.this.close();
+    }
+  }
+
+  private final class Output extends OutputStream {
+    private final ReentrantLock lock = new ReentrantLock();
+    private final MemorySegment buffer = Arena.ofAuto().allocate(BUFFER_BYTES);
+
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      Objects.checkFromIndexSize(off, len, b.length);
+      lock.lock();
+      try {
+        int descriptor = fd.acquire();
+        try {
+          int done = 0;
+          while (done < len) {
+            int chunk = Math.min(len - done, BUFFER_BYTES);
+            MemorySegment.copy(b, off + done, buffer, ValueLayout.JAVA_BYTE, 0, chunk);
+            int sent = 0;
+            while (sent < chunk) {
+              sent += (int) GuestLibc.write(descriptor, buffer.asSlice(sent, chunk - sent));
+            }
+            done += chunk;
+          }
+        } catch (SyscallException e) {
+          throw failure(e);
+        } finally {
+          fd.release();
+        }
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    @Override
+    public void close() {
+      VsockConnection.this.close();
+    }
+  }
+}
