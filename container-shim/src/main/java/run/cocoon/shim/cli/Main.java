@@ -18,7 +18,11 @@ public final class Main implements Runnable {
       new SmokeCommand(),
       new VmCommands(),
       new ImageCommands.Pull(), new ImageCommands.Import(), new ImageCommands.Images(),
-      new ImageCommands.Rmi(), new ImageCommands.Inspect());
+      new ImageCommands.Rmi(), new ImageCommands.Inspect(),
+      new run.cocoon.shim.run.RunCommand(),
+      new run.cocoon.shim.run.ContainerCommands.Ps(), new run.cocoon.shim.run.ContainerCommands.Exec(),
+      new run.cocoon.shim.run.ContainerCommands.Logs(), new run.cocoon.shim.run.ContainerCommands.Kill(),
+      new run.cocoon.shim.run.ContainerCommands.Stop(), new run.cocoon.shim.run.ContainerCommands.Rm());
 
   private static final String LOG_FORMAT_PROPERTY = "java.util.logging.SimpleFormatter.format";
 
