@@ -38,6 +38,10 @@ public final class Main implements Runnable {
     for (Object sub : SUBCOMMANDS) {
       cl.addSubcommand(sub);
     }
+    // The container's command follows the image (or id): its options are not ours.
+    for (String name : List.of("run", "exec")) {
+      cl.getSubcommands().get(name).setStopAtPositional(true);
+    }
     cl.setExecutionExceptionHandler(new ErrorHandler());
     return cl;
   }

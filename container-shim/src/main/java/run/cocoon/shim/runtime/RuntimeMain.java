@@ -97,6 +97,7 @@ public final class RuntimeMain implements Runnable {
 
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new RuntimeMain());
+    cl.getSubcommands().get("exec").setStopAtPositional(true);
     cl.setExecutionExceptionHandler((e, c, parsed) -> {
       RuntimeMain main = c.getCommandSpec().root().commandLine().getCommand();
       String msg = message(e);

@@ -28,6 +28,7 @@ import run.cocoon.shim.run.StateFiles;
  * the host as they found it.
  */
 class RuntimeCliTest {
+  static final String PREFIX = "rtcli-";
   @TempDir static Path dir;
   static Path bundle;
 
@@ -92,42 +93,43 @@ class RuntimeCliTest {
   @Test
   void lifecycle() throws IOException {
     Path pidFile = dir.resolve("lifecycle.pid");
-    Result c = cli("create", "--bundle", bundle.toString(), "--pid-file", pidFile.toString(), "life");
+    Result c = cli("create", "--bundle", bundle.toString(), "--pid-file", pidFile.toString(), "rtcli-life");
     assertEquals(0, c.code(), c.err());
     int pid = Integer.parseInt(Files.readString(pidFile).trim());
-    assertEquals(pid, pid("life"));
-    assertEquals("created", status("life"));
-    assertEquals(0, cli("start", "life").code());
-    assertEquals("running", status("life"));
-    assertTrue(cli("start", "life").err().contains("already running"));
-    assertEquals(1, cli("delete", "life").code(), "a running container needs --force");
-    assertEquals(0, cli("kill", "life", "KILL").code());
+    assertEquals(pid, pid("rtcli-life"));
+    assertEquals("created", status("rtcli-life"));
+    assertEquals(0, cli("start", "rtcli-life").code());
+    assertEquals("running", status("rtcli-life"));
+    assertTrue(cli("start", "rtcli-life").err().contains("already running"));
+    assertEquals(1, cli("delete", "rtcli-life").code(), "a running container needs --force");
+    assertEquals(0, cli("kill", "rtcli-life", "KILL").code());
     HostProcesses.awaitExit(pid, HostProcesses.startTime(pid).orElse(0), java.time.Duration.ofSeconds(10));
-    assertEquals("stopped", status("life"));
-    assertEquals(0, cli("delete", "life").code());
+    assertEquals("stopped", status("rtcli-life"));
+    assertEquals(0, cli("delete", "rtcli-life").code());
     HostProcesses.reap(pid);
-    Result gone = cli("state", "life");
+    Result gone = cli("state", "rtcli-life");
     assertEquals(1, gone.code());
     assertTrue(gone.err().contains("container does not exist"), gone.err());
-    assertEquals(0, cli("delete", "--force", "life").code(), "--force on an unknown id succeeds");
+    assertEquals(0, cli("delete", "--force", "rtcli-life").code(), "--force on an unknown id succeeds");
   }
 
   @Test
   void hostileIdsAndBundlesAreRefusedBeforeAnySideEffect() throws IOException {
     Snapshot before = Snapshot.take(dir.resolve("state"));
-    for (String id : List.of("../escape", "a/b", ".hidden", "-x", "x".repeat(200), "a b")) {
+    for (String id : List.of("../escape", "a/b", ".hidden", "x".repeat(200), "a b", "")) {
       Result r = cli("create", "--bundle", bundle.toString(), id);
       assertEquals(1, r.code(), id);
       assertTrue(r.err().contains("invalid container id"), r.err());
     }
-    Path bad = dir.resolve("bad");
+    assertEquals(1, cli("create", "--bundle", bundle.toString(), "-x").code(), "an option, not an id");
+    Path bad = dir.resolve("rtcli-bad");
     Files.createDirectories(bad);
     for (String config : List.of("{", "[]", "{\"root\":{\"path\":\"../..\"},\"process\":{\"args\":[\"true\"]}}",
         "{\"root\":{\"path\":\"/\"},\"process\":{\"args\":[\"true\"]}}",
         "{\"root\":{\"path\":\"rootfs\"},\"process\":{\"args\":[\"true\"],\"env\":[\"=x\"]},"
             + "\"linux\":{\"namespaces\":[{\"type\":\"mount\"}]}}")) {
       Files.writeString(bad.resolve("config.json"), config);
-      Result r = cli("create", "--bundle", bad.toString(), "bad");
+      Result r = cli("create", "--bundle", bad.toString(), "rtcli-bad");
       assertEquals(1, r.code(), config);
     }
     assertEquals(1, cli("kill", "nope", "NOSUCHSIGNAL").code());
@@ -138,19 +140,19 @@ class RuntimeCliTest {
   void killedCreateIsCleanedByForceDelete() throws Exception {
     Snapshot before = Snapshot.take(dir.resolve("state"));
     // A create that dies after recording its state and creating the cgroup, before its process.
-    Path d = dir.resolve("state").resolve("half");
+    Path d = dir.resolve("state").resolve("rtcli-half");
     Files.createDirectories(d);
     CgroupManager cm = CgroupManager.detect();
     java.util.Map<String, String> cg = new java.util.LinkedHashMap<>();
-    cm.bases().forEach((k, v) -> cg.put(k, v.resolve("half").toString()));
-    StateFiles.write(d.resolve("state.json"), new RuntimeState("1.0.2", "half", bundle.toString(),
+    cm.bases().forEach((k, v) -> cg.put(k, v.resolve("rtcli-half").toString()));
+    StateFiles.write(d.resolve("state.json"), new RuntimeState("1.0.2", "rtcli-half", bundle.toString(),
         "", 0, 0, "now", cg, 0, Map.of(), "container"));
     for (String p : cg.values()) {
       Files.createDirectories(Path.of(p));
     }
-    assertEquals("creating", status("half"));
-    assertEquals(1, cli("delete", "half").code(), "needs --force");
-    assertEquals(0, cli("delete", "--force", "half").code());
+    assertEquals("creating", status("rtcli-half"));
+    assertEquals(1, cli("delete", "rtcli-half").code(), "needs --force");
+    assertEquals(0, cli("delete", "--force", "rtcli-half").code());
     assertEquals(before, Snapshot.take(dir.resolve("state")));
   }
 
@@ -158,7 +160,7 @@ class RuntimeCliTest {
   void twoHundredCreateDeleteCyclesLeaveNothingBehind() throws Exception {
     Snapshot before = Snapshot.take(dir.resolve("state"));
     for (int i = 0; i < 200; i++) {
-      String id = "cycle" + i;
+      String id = "rtcli-cycle" + i;
       Result c = cli("create", "--bundle", bundle.toString(), id);
       assertEquals(0, c.code(), c.err());
       int pid = pid(id);
@@ -172,15 +174,19 @@ class RuntimeCliTest {
     assertEquals(before, Snapshot.take(dir.resolve("state")));
   }
 
-  /** What a container could leave behind on the host. */
+  /**
+   * What a container could leave behind on the host. Other programs share this host (and its
+   * cgroup parents), so only what carries this test's name prefix or is this JVM's child counts.
+   */
   record Snapshot(long mounts, long cgroupDirs, long children, long taps, long stateFiles) {
     static Snapshot take(Path stateRoot) throws IOException {
-      long mounts = Files.readAllLines(Path.of("/proc/self/mountinfo")).size();
+      long mounts = Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+          .filter(l -> l.contains(PREFIX) || l.contains(dir.toString())).count();
       long cgroups = 0;
       for (Path base : CgroupManager.detect().bases().values()) {
         if (Files.isDirectory(base)) {
           try (Stream<Path> s = Files.list(base)) {
-            cgroups += s.filter(Files::isDirectory).count();
+            cgroups += s.filter(p -> p.getFileName().toString().startsWith(PREFIX)).count();
           }
         }
       }
@@ -201,7 +207,8 @@ class RuntimeCliTest {
       }
       long taps;
       try (Stream<Path> s = Files.list(Path.of("/sys/class/net"))) {
-        taps = s.filter(p -> Files.exists(p.resolve("tun_flags"))).count();
+        taps = s.filter(p -> Files.exists(p.resolve("tun_flags"))
+            && p.getFileName().toString().startsWith("cocoon")).count();
       }
       long files = 0;
       if (Files.isDirectory(stateRoot)) {
