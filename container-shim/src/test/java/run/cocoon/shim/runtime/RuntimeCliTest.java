@@ -137,6 +137,31 @@ class RuntimeCliTest {
   }
 
   @Test
+  void corruptStateIsAnErrorNotAGuess() throws IOException {
+    Path d = dir.resolve("state").resolve("rtcli-corrupt");
+    Files.createDirectories(d);
+    for (String junk : List.of("", "{", "[1,2]", "{\"id\":\"someone-else\"}",
+        "{\"id\":\"rtcli-corrupt\",\"pid\":1,\"startTime\":1,"
+            + "\"cgroup\":{\"memory\":\"/etc\"}}")) {
+      Files.writeString(d.resolve("state.json"), junk);
+      Result r = cli("state", "rtcli-corrupt");
+      Result k = cli("kill", "rtcli-corrupt", "KILL");
+      assertEquals(1, k.code(), junk);
+      if (junk.contains("/etc")) {
+        // pid 1 with a start time that is not init's: "stopped", and the cgroup path is refused
+        Result del = cli("delete", "--force", "rtcli-corrupt");
+        assertEquals(1, del.code());
+        assertTrue(del.err().contains("not below /sys/fs/cgroup"), del.err());
+        assertTrue(Files.isDirectory(Path.of("/etc")));
+      } else {
+        assertEquals(1, r.code(), junk);
+      }
+    }
+    Files.delete(d.resolve("state.json"));
+    Files.delete(d);
+  }
+
+  @Test
   void killedCreateIsCleanedByForceDelete() throws Exception {
     Snapshot before = Snapshot.take(dir.resolve("state"));
     // A create that dies after recording its state and creating the cgroup, before its process.
