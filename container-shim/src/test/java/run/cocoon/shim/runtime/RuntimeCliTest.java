@@ -182,6 +182,59 @@ class RuntimeCliTest {
   }
 
   @Test
+  void createKilledMidwayIsCleanedByForceDelete() throws Exception {
+    Snapshot before = Snapshot.take(dir.resolve("state"));
+    String java = ProcessHandle.current().info().command().orElseThrow();
+    List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED"));
+    String helper = System.getProperty("cocoon.spawn.helper");
+    if (helper != null) {
+      cmd.add("-Dcocoon.spawn.helper=" + helper);
+    }
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), RuntimeMain.class.getName(),
+        "--root", dir.resolve("state").toString(), "create", "--bundle", bundle.toString(),
+        "rtcli-killed"));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    Path state = dir.resolve("state").resolve("rtcli-killed").resolve("state.json");
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (!Files.exists(state) && p.isAlive() && System.nanoTime() < deadline) {
+      Thread.sleep(1);
+    }
+    p.destroyForcibly().waitFor(); // SIGKILL somewhere between recording state and returning
+    Result d = cli("delete", "--force", "rtcli-killed");
+    assertEquals(0, d.code(), d.err());
+    reapZombieChildren();
+    assertEquals(before, Snapshot.take(dir.resolve("state")));
+  }
+
+  /** Containers and relays orphaned by a killed JVM were re-parented to this subreaper. */
+  static void reapZombieChildren() throws IOException, InterruptedException {
+    String self = Long.toString(ProcessHandle.current().pid());
+    for (int round = 0; round < 100; round++) {
+      boolean any = false;
+      try (Stream<Path> s = Files.list(Path.of("/proc"))) {
+        for (Path p : s.filter(x -> x.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
+          try {
+            String stat = Files.readString(p.resolve("stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            if (f[1].equals(self) && f[0].equals("Z")) {
+              HostProcesses.reap(Integer.parseInt(p.getFileName().toString()));
+            } else if (f[1].equals(self)) {
+              any = true;
+            }
+          } catch (IOException gone) {
+            // exited meanwhile
+          }
+        }
+      }
+      if (!any) {
+        return;
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  @Test
   void twoHundredCreateDeleteCyclesLeaveNothingBehind() throws Exception {
     Snapshot before = Snapshot.take(dir.resolve("state"));
     for (int i = 0; i < 200; i++) {
