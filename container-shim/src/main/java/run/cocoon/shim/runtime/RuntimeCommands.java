@@ -115,7 +115,12 @@ final class RuntimeCommands {
           try (ConsoleSocket.Pty pty = ConsoleSocket.openPty(TTY_ROWS, TTY_COLS)) {
             h = DetachedContainer.create(id, config, Stdio.fds(pty.slave(), pty.slave(), pty.slave()),
                 rt, sd.execFifo(id));
-            ConsoleSocket.send(consoleSocket.toString(), pty.master());
+            try {
+              ConsoleSocket.send(consoleSocket.toString(), pty.master());
+            } catch (RuntimeException e) {
+              DetachedContainer.delete(h);
+              throw e;
+            }
           }
         } else {
           // The caller's fds 0-2 (conmon's pipes) become the container's.

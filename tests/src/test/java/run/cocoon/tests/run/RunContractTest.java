@@ -110,6 +110,29 @@ class RunContractTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"container", "vm"})
+  void ttyAndInteractiveStdin(String iso) throws Exception {
+    assumeAvailable(iso);
+    // script(1) gives cocoon a terminal of its own, as a user's shell would
+    String line = ROOT.resolve("cocoon") + " run --rm -t --isolation=" + iso
+        + " busybox sh -c 'test -t 0 && test -t 1 && echo on-a-tty'";
+    ProcessBuilder pb = new ProcessBuilder("script", "-qc", line, "/dev/null").redirectErrorStream(true);
+    pb.environment().put("COCOON_HOME", home.toString());
+    Process p = pb.start();
+    p.getOutputStream().close();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+    assertTrue(out.contains("on-a-tty"), out);
+
+    Process i = cocoon(iso, List.of("-i", "busybox", "sh", "-c", "read x; echo got-$x")).start();
+    i.getOutputStream().write("ping\n".getBytes(StandardCharsets.UTF_8));
+    i.getOutputStream().close();
+    String got = new String(i.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(i.waitFor(120, TimeUnit.SECONDS));
+    assertEquals("got-ping", got.strip());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"container", "vm"})
   void memoryLimitEndsInOomKill(String iso) throws Exception {
     Result r = run(iso, "--memory", "32m", "busybox", "sh", "-c",
         "a=aaaaaaaaaaaaaaaa; while true; do a=$a$a; done");
