@@ -16,8 +16,9 @@ import java.util.List;
 
 /**
  * The KVM UAPI structs (x86_64) as memory layouts, one constant per C struct, field names as in
- * {@code <linux/kvm.h>} and {@code <asm/kvm.h>}. The layout test compiles a C program against the
- * installed headers and compares every size and named field offset here with the compiler's.
+ * {@code <linux/kvm.h>} and {@code <asm/kvm.h>}, plus the few other kernel and libc structs the
+ * bindings pass (TAP setup, poll). The layout test compiles a C program against the installed
+ * headers and compares every size and named field offset here with the compiler's.
  */
 public final class Layouts {
   private Layouts() {}
@@ -195,10 +196,30 @@ public final class Layouts {
           bytes("padding", 256)).withName("exit"))
       .withName("kvm_run");
 
+  /**
+   * struct ifreq ({@code <linux/if.h>}) as TUNSETIFF uses it: the interface name, then the union
+   * of which only {@code ifr_flags} is used; the union's size is that of its largest member
+   * (struct ifmap).
+   */
+  public static final StructLayout IFREQ = structLayout(
+      bytes("ifr_name", Tap.IFNAMSIZ), u16("ifr_flags"), paddingLayout(22)).withName("ifreq");
+
+  /** struct pollfd ({@code <poll.h>}). */
+  public static final StructLayout POLLFD = structLayout(
+      u32("fd"), u16("events"), u16("revents")).withName("pollfd");
+
+  /**
+   * struct virtio_net_hdr_v1 ({@code <linux/virtio_net.h>}): the header before every frame on a
+   * TAP opened with IFF_VNET_HDR and a header size of its size, and before every virtio-net frame.
+   */
+  public static final StructLayout VIRTIO_NET_HDR_V1 = structLayout(
+      u8("flags"), u8("gso_type"), u16("hdr_len"), u16("gso_size"), u16("csum_start"),
+      u16("csum_offset"), u16("num_buffers")).withName("virtio_net_hdr_v1");
+
   /** Every layout above that mirrors a C struct, for the layout test. */
   public static final List<StructLayout> ALL = List.of(
       KVM_REGS, KVM_SEGMENT, KVM_DTABLE, KVM_SREGS, KVM_FPU, KVM_MSR_ENTRY, KVM_MSRS, KVM_MSR_LIST,
       KVM_CPUID_ENTRY2, KVM_CPUID2, KVM_LAPIC_STATE, KVM_MP_STATE, KVM_USERSPACE_MEMORY_REGION,
       KVM_IRQFD, KVM_IOEVENTFD, KVM_IRQ_LEVEL, KVM_PIT_CONFIG, KVM_CLOCK_DATA, KVM_XSAVE, KVM_XCR,
-      KVM_XCRS, KVM_VCPU_EVENTS, KVM_RUN);
+      KVM_XCRS, KVM_VCPU_EVENTS, KVM_RUN, IFREQ, POLLFD, VIRTIO_NET_HDR_V1);
 }

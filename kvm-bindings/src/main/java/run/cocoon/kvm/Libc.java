@@ -37,6 +37,17 @@ public final class Libc {
   public static final int EFD_CLOEXEC = O_CLOEXEC;
   public static final int EFD_NONBLOCK = O_NONBLOCK;
 
+  public static final int POLLIN = 0x001;
+  public static final int POLLOUT = 0x004;
+  public static final int POLLERR = 0x008;
+  public static final int POLLHUP = 0x010;
+  public static final int POLLNVAL = 0x020;
+
+  public static final int AF_UNIX = 1;
+  public static final int SOCK_DGRAM = 2;
+  public static final int SOCK_NONBLOCK = O_NONBLOCK;
+  public static final int SOCK_CLOEXEC = O_CLOEXEC;
+
   private static final Linker LINKER = Linker.nativeLinker();
   private static final SymbolLookup LIBC = LINKER.defaultLookup();
   private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
@@ -67,6 +78,12 @@ public final class Libc {
       FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), CAPTURE_ERRNO);
   private static final MethodHandle WRITE = link("write",
       FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), CAPTURE_ERRNO);
+  // poll blocks until a descriptor is ready: never critical.
+  private static final MethodHandle POLL = link("poll",
+      FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), CAPTURE_ERRNO);
+  // socketpair returns its two descriptors through the int[2] it is given.
+  private static final MethodHandle SOCKETPAIR = link("socketpair",
+      FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), CAPTURE_ERRNO);
   private static final MethodHandle GETRANDOM = link("getrandom",
       FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT), CAPTURE_ERRNO);
   private static final MethodHandle PTHREAD_SELF = link("pthread_self",
@@ -296,6 +313,45 @@ public final class Libc {
         throw new SyscallException("write", errno);
       }
       return n;
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  /**
+   * poll(2) over the first {@code count} {@code struct pollfd} entries of {@code fds} (see
+   * {@link PollSet}); returns how many are ready, 0 on timeout or when a signal interrupted the wait.
+   */
+  static int poll(MemorySegment fds, long count, int timeoutMillis) {
+    if (count < 0 || count * Layouts.POLLFD.byteSize() > fds.byteSize()) {
+      throw new IllegalArgumentException(count + " pollfd entries do not fit " + fds.byteSize() + " bytes");
+    }
+    try {
+      MemorySegment state = errnoBuffer();
+      int n = (int) POLL.invokeExact(state, fds, count, timeoutMillis);
+      if (n < 0) {
+        int errno = lastErrno(state);
+        if (errno == Errno.EINTR) {
+          return 0;
+        }
+        throw new SyscallException("poll", errno);
+      }
+      return n;
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  /** socketpair(2); returns both descriptors. */
+  public static int[] socketpair(int domain, int type, int protocol) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment fds = arena.allocate(JAVA_INT, 2);
+      MemorySegment state = errnoBuffer();
+      int rc = (int) SOCKETPAIR.invokeExact(state, domain, type, protocol, fds);
+      if (rc < 0) {
+        throw new SyscallException("socketpair", lastErrno(state));
+      }
+      return new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
     } catch (Throwable t) {
       throw rethrow(t);
     }

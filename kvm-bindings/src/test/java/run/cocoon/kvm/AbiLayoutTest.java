@@ -45,7 +45,15 @@ class AbiLayoutTest {
         #include <stdio.h>
         #include <errno.h>
         #include <signal.h>
+        #include <fcntl.h>
+        #include <poll.h>
+        #include <sys/eventfd.h>
+        #include <sys/mman.h>
+        #include <sys/socket.h>
         #include <linux/kvm.h>
+        #include <linux/if.h>
+        #include <linux/if_tun.h>
+        #include <linux/virtio_net.h>
         #define P(key, expr) printf("%s %lld\\n", key, (long long)(expr))
         int main(void) {
         """);
@@ -67,6 +75,8 @@ class AbiLayoutTest {
     constants(c, KvmCap.class, "KVM_CAP_");
     constants(c, ExitDecoder.class, "");
     constants(c, Errno.class, "");
+    constants(c, Libc.class, "");
+    constants(c, Tap.class, "");
     for (MpState s : MpState.values()) {
       emit(c, "KVM_MP_STATE_" + s.name(), "KVM_MP_STATE_" + s.name(), s.ordinal());
     }

@@ -156,8 +156,9 @@ public final class MmioTransport implements MmioDevice {
       case REG_VENDOR_ID -> VENDOR_ID;
       case REG_DEVICE_FEATURES -> deviceFeaturesSel > 1 ? 0
           : (int) (offered >>> (32 * deviceFeaturesSel));
-      case REG_QUEUE_NUM_MAX -> queueSel < queues.length ? device.maxQueueSize() : 0;
-      case REG_QUEUE_READY -> queueSel < queues.length && queues[queueSel].ready ? 1 : 0;
+      // QueueSel is a guest-written u32: compare unsigned, or 0x80000000 and up index negatively.
+      case REG_QUEUE_NUM_MAX -> selectedQueueExists() ? device.maxQueueSize() : 0;
+      case REG_QUEUE_READY -> selectedQueueExists() && queues[queueSel].ready ? 1 : 0;
       case REG_INTERRUPT_STATUS -> interruptStatus.get();
       case REG_STATUS -> status();
       case REG_CONFIG_GENERATION -> configGeneration.get();
@@ -168,6 +169,10 @@ public final class MmioTransport implements MmioDevice {
         yield 0;
       }
     };
+  }
+
+  private boolean selectedQueueExists() {
+    return Integer.compareUnsigned(queueSel, queues.length) < 0;
   }
 
   private long readConfig(long offset, int size) {

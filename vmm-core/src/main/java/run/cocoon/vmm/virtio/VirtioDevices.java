@@ -1,8 +1,12 @@
 package run.cocoon.vmm.virtio;
 
 import java.io.IOException;
+import run.cocoon.kvm.SyscallException;
 import run.cocoon.vmm.VirtioSpec;
+import run.cocoon.vmm.virtio.net.VirtioNet;
+import run.cocoon.vmm.virtio.block.VirtioBlock;
 import run.cocoon.vmm.virtio.rng.VirtioRng;
+import run.cocoon.vmm.virtio.vsock.VirtioVsock;
 
 /** Opens the device a {@link VirtioSpec} asks for. */
 public final class VirtioDevices {
@@ -16,10 +20,18 @@ public final class VirtioDevices {
   public static VirtioDevice open(VirtioSpec spec, String name) throws IOException {
     return switch (spec) {
       case VirtioSpec.Rng r -> new VirtioRng(name);
-      case VirtioSpec.Disk d -> throw new IOException("virtio-blk is not available yet");
-      case VirtioSpec.Vsock v -> throw new IOException("virtio-vsock is not available yet");
-      case VirtioSpec.Net n -> throw new IOException("virtio-net is not available yet");
+      case VirtioSpec.Disk d -> new VirtioBlock(name, d.image(), d.readOnly(), d.serial());
+      case VirtioSpec.Vsock v -> new VirtioVsock(name, v.guestCid(), v.socket());
+      case VirtioSpec.Net n -> net(n, name);
     };
+  }
+
+  private static VirtioNet net(VirtioSpec.Net spec, String name) throws IOException {
+    try {
+      return new VirtioNet(name, spec.tap(), spec.mac());
+    } catch (SyscallException e) {
+      throw new IOException("TAP " + spec.tap() + ": " + e.getMessage(), e);
+    }
   }
 
   /** A short name for logs: kind and index, e.g. "blk0". */

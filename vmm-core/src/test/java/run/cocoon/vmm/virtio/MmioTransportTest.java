@@ -150,6 +150,15 @@ class MmioTransportTest {
   }
 
   @Test
+  void aQueueSelectorWithTheTopBitSetSelectsNoQueue() {
+    for (int sel : new int[] {0x8000_0000, -1, 0xf7ba_0000}) {
+      driver.writeRegister(REG_QUEUE_SEL, sel);
+      assertEquals(0, driver.readRegister(REG_QUEUE_NUM_MAX), Integer.toHexString(sel));
+      assertEquals(0, driver.readRegister(REG_QUEUE_READY), Integer.toHexString(sel));
+    }
+  }
+
+  @Test
   void interruptStatusIsSetByTheDeviceAndClearedByAck() {
     driver.start(8);
     device.active.signals().usedBuffers();

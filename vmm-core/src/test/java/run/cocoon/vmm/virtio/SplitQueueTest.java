@@ -54,6 +54,17 @@ class SplitQueueTest {
   }
 
   @Test
+  void anIndirectTableNeedsNoAlignment() throws Exception {
+    SplitQueue q = queue(false, true);
+    long table = driver.allocate(8 + 16) + 8;
+    memory.writeU64(table, driver.allocate(4));
+    memory.writeU32(table + 8, 4);
+    driver.writeDescriptor(0, table, 16, DriverQueue.F_INDIRECT, 0);
+    driver.publish(0);
+    assertEquals(4, q.pop().readableBytes());
+  }
+
+  @Test
   void selfLoopAndLongLoopsStopAfterQueueSizeDescriptors() throws Exception {
     SplitQueue q = queue(false, false);
     long buf = driver.allocate(8);

@@ -1,5 +1,6 @@
 package run.cocoon.vmm.virtio.testing;
 
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
 import run.cocoon.vmm.memory.GuestMemory;
@@ -145,6 +146,7 @@ public final class DriverQueue {
   public void publish(int head) {
     memory.writeU16(avail + 4 + 2L * (availIdx % size), head);
     availIdx = (availIdx + 1) & 0xffff;
+    VarHandle.releaseFence(); // a device thread may be reading: the entry before the index
     memory.writeU16(avail + 2, availIdx);
   }
 
@@ -177,6 +179,7 @@ public final class DriverQueue {
   public List<Used> takeUsed() {
     List<Used> out = new ArrayList<>();
     int idx = usedIdx();
+    VarHandle.acquireFence(); // a device thread published the elements before the index
     while (usedSeen != idx) {
       long e = used + 4 + 8L * (usedSeen % size);
       out.add(new Used(memory.readU32(e), memory.readU32(e + 4)));

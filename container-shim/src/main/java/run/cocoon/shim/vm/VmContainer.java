@@ -1,0 +1,294 @@
+package run.cocoon.shim.vm;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import run.cocoon.agent.client.AgentClient;
+import run.cocoon.agent.client.AgentException;
+import run.cocoon.agent.client.HybridVsock;
+import run.cocoon.agent.protocol.Connection;
+import run.cocoon.agent.protocol.ProtocolLimits;
+import run.cocoon.agent.protocol.Reply;
+import run.cocoon.agent.protocol.Request;
+import run.cocoon.vmm.MicroVm;
+import run.cocoon.vmm.VirtioSpec;
+import run.cocoon.vmm.VmConfig;
+import run.cocoon.vmm.VmEnd;
+import run.cocoon.vmm.boot.BootException;
+
+/**
+ * One container in its own microVM: the VMM boots our kernel with the agent's image, the
+ * container's rootfs as a read-only disk ({@code /dev/vda}, with a writable overlay in the guest)
+ * and a vsock for control and stdio; the agent creates the container, the host streams its stdio
+ * and learns its exit status, then the VM powers off.
+ */
+public final class VmContainer implements AutoCloseable {
+  /** Guest CID of every container VM (each VM has its own vsock device, so they never clash). */
+  public static final long GUEST_CID = 3;
+  /** How long the agent may take to come up; the nested test box needs far more than hardware. */
+  public static final Duration AGENT_READY_TIMEOUT = Duration.ofMinutes(3);
+  /** Pause between connection attempts while the agent boots. */
+  static final long CONNECT_RETRY_MILLIS = 20;
+  /** How long the VM gets to power off after the agent was told to shut down. */
+  public static final Duration POWER_OFF_TIMEOUT = Duration.ofSeconds(30);
+  /** Bytes of the console log quoted when the VM fails before the agent answers. */
+  static final int CONSOLE_TAIL_BYTES = 4096;
+
+  /**
+   * What to run.
+   *
+   * @param id container id (also the agent's)
+   * @param spec the OCI config; its root is replaced by the disk
+   * @param rootfsDisk the image as an ext4 disk, attached read-only
+   * @param stateDir a private directory for the vsock socket and the console log
+   */
+  public record Spec(String id, ObjectNode spec, Path rootfsDisk, int cpus, long memoryBytes,
+      boolean stdin, boolean tty, List<VirtioSpec> extraDevices, Path stateDir) {
+    public Spec {
+      extraDevices = List.copyOf(extraDevices);
+    }
+  }
+
+  private final Spec spec;
+  private final Timing timing;
+  private final MicroVm vm;
+  private final CompletableFuture<VmEnd> end = new CompletableFuture<>();
+  private final List<Thread> pumps = new ArrayList<>();
+  private AgentClient client;
+
+  /** Time stamps of the phases, for {@code -Dcocoon.timing}. */
+  public static final class Timing {
+    final long start = System.nanoTime();
+    long vmBuilt;
+    long agentReady;
+    long created;
+    long firstOutput;
+    long exited;
+
+    private static String ms(long from, long to) {
+      return to == 0 ? "-" : (to - from) / 1_000_000 + " ms";
+    }
+
+    @Override
+    public String toString() {
+      return "vm build " + ms(start, vmBuilt) + ", boot to agent " + ms(vmBuilt, agentReady)
+          + ", container create " + ms(agentReady, created) + ", first output "
+          + ms(created, firstOutput) + ", total to exit " + ms(start, exited);
+    }
+  }
+
+  private VmContainer(Spec spec, Timing timing, MicroVm vm) {
+    this.spec = spec;
+    this.timing = timing;
+    this.vm = vm;
+  }
+
+  /** Boots the VM and waits for the agent; the container is created by {@link #create}. */
+  public static VmContainer boot(Spec spec) throws IOException {
+    Timing timing = new Timing();
+    Files.createDirectories(spec.stateDir());
+    Path socket = spec.stateDir().resolve("vsock.sock");
+    Files.deleteIfExists(socket);
+    List<VirtioSpec> devices = new ArrayList<>();
+    devices.add(new VirtioSpec.Disk(spec.rootfsDisk(), true, "rootfs"));
+    devices.addAll(spec.extraDevices());
+    devices.add(new VirtioSpec.Vsock(GUEST_CID, socket));
+    VmConfig config = new VmConfig(GuestArtifacts.kernel(), Optional.of(GuestArtifacts.guestImage()),
+        VmConfig.DEFAULT_CMDLINE + " quiet cocoon.time=" + System.currentTimeMillis(),
+        spec.cpus(), spec.memoryBytes(), devices);
+    OutputStream console = Files.newOutputStream(spec.stateDir().resolve("console.log"));
+    MicroVm vm;
+    try {
+      vm = MicroVm.create(config, console, null);
+    } catch (BootException e) {
+      console.close();
+      throw new IOException("cannot boot the guest: " + e.getMessage(), e);
+    }
+    timing.vmBuilt = System.nanoTime();
+    VmContainer c = new VmContainer(spec, timing, vm);
+    Thread.ofPlatform().name("vm-" + spec.id()).start(() -> {
+      try {
+        c.end.complete(vm.run());
+      } catch (Throwable t) {
+        c.end.completeExceptionally(t);
+      } finally {
+        try {
+          console.close();
+        } catch (IOException e) {
+          // the log is best effort
+        }
+      }
+    });
+    try {
+      c.client = c.connect(socket);
+    } catch (IOException | RuntimeException e) {
+      c.close();
+      throw e;
+    }
+    timing.agentReady = System.nanoTime();
+    return c;
+  }
+
+  private AgentClient connect(Path socket) throws IOException {
+    long deadline = System.nanoTime() + AGENT_READY_TIMEOUT.toNanos();
+    IOException last = null;
+    while (System.nanoTime() < deadline) {
+      if (end.isDone()) {
+        throw new IOException("the VM ended before its agent answered: " + describeEnd()
+            + consoleTail());
+      }
+      if (Files.exists(socket)) {
+        try {
+          return AgentClient.connect(HybridVsock.connector(socket, ProtocolLimits.AGENT_PORT));
+        } catch (IOException e) {
+          last = e; // the agent is not listening yet
+        } catch (AgentException e) {
+          throw new IOException("the agent refused the connection: " + e.getMessage(), e);
+        }
+      }
+      try {
+        Thread.sleep(CONNECT_RETRY_MILLIS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while the guest booted", e);
+      }
+    }
+    throw new IOException("the agent did not answer within " + AGENT_READY_TIMEOUT.toSeconds()
+        + " s" + (last == null ? "" : " (" + last.getMessage() + ")") + consoleTail());
+  }
+
+  private String describeEnd() {
+    try {
+      return end.getNow(null) == null ? "still running" : end.get().describe();
+    } catch (InterruptedException | ExecutionException e) {
+      return "failed: " + e.getCause();
+    }
+  }
+
+  private String consoleTail() {
+    try {
+      byte[] all = Files.readAllBytes(spec.stateDir().resolve("console.log"));
+      int from = Math.max(0, all.length - CONSOLE_TAIL_BYTES);
+      return "\n--- guest console (last " + (all.length - from) + " bytes) ---\n"
+          + new String(all, from, all.length - from, java.nio.charset.StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  /**
+   * Creates and starts the container with its stdio connected to the given streams ({@code in}
+   * only with stdin; a terminal carries everything over {@code in} and {@code out}).
+   */
+  public void start(InputStream in, OutputStream out, OutputStream err)
+      throws IOException, AgentException {
+    client.create(spec.id(), spec.spec(), new Request.Rootfs("/dev/vda", true, true),
+        new Request.Stdio(spec.tty(), spec.stdin()));
+    timing.created = System.nanoTime();
+    if (spec.tty()) {
+      Connection tty = client.attach(spec.id(), null, Request.Stream.TTY);
+      pumps.add(copy("tty-out", tty.input(), out, tty, true));
+      if (in != null) {
+        copyIn(in, tty);
+      }
+    } else {
+      Connection o = client.attach(spec.id(), null, Request.Stream.STDOUT);
+      Connection e = client.attach(spec.id(), null, Request.Stream.STDERR);
+      pumps.add(copy("stdout", o.input(), out, o, true));
+      pumps.add(copy("stderr", e.input(), err, e, true));
+      if (spec.stdin() && in != null) {
+        copyIn(in, client.attach(spec.id(), null, Request.Stream.STDIN));
+      }
+    }
+    client.start(spec.id());
+  }
+
+  private Thread copy(String name, InputStream from, OutputStream to, Connection c,
+      boolean marksFirstOutput) {
+    return Thread.ofPlatform().daemon().name(spec.id() + "-" + name).start(() -> {
+      byte[] buf = new byte[16384];
+      try (c) {
+        int n;
+        while ((n = from.read(buf)) > 0) {
+          if (marksFirstOutput && timing.firstOutput == 0) {
+            timing.firstOutput = System.nanoTime();
+          }
+          to.write(buf, 0, n);
+          to.flush();
+        }
+      } catch (IOException e) {
+        // the stream ended with the connection
+      }
+    });
+  }
+
+  /** Host stdin to the container until EOF, then half-close so the container sees EOF too. */
+  private void copyIn(InputStream in, Connection c) {
+    Thread.ofPlatform().daemon().name(spec.id() + "-stdin").start(() -> {
+      try {
+        in.transferTo(c.output());
+        c.output().flush();
+      } catch (IOException e) {
+        // the container closed its stdin or ended
+      }
+      c.shutdownOutput();
+    });
+  }
+
+  /** Waits for the container's process to end and its output to drain. */
+  public Reply.Exited waitFor() throws IOException, AgentException, InterruptedException {
+    Reply.Exited exited = client.waitFor(spec.id(), null);
+    for (Thread t : pumps) {
+      t.join(TimeUnit.SECONDS.toMillis(30));
+    }
+    timing.exited = System.nanoTime();
+    return exited;
+  }
+
+  /** Forwards a signal to the container's process. */
+  public void signal(int signal) throws IOException, AgentException {
+    client.signal(spec.id(), null, signal, false);
+  }
+
+  public Timing timing() {
+    return timing;
+  }
+
+  /** Shuts the agent and the VM down; the VM is stopped from the host if it does not power off. */
+  @Override
+  public void close() {
+    if (client != null) {
+      try {
+        client.shutdown();
+      } catch (IOException | AgentException e) {
+        // the VM is stopped below either way
+      }
+      client.close();
+    }
+    try {
+      end.get(POWER_OFF_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException | ExecutionException e) {
+      vm.stop("the guest did not power off");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      vm.stop("interrupted");
+    }
+    vm.close();
+    try {
+      Files.deleteIfExists(spec.stateDir().resolve("vsock.sock"));
+    } catch (IOException e) {
+      // a stale socket is replaced next time
+    }
+  }
+}
