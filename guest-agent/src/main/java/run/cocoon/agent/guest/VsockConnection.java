@@ -7,12 +7,15 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.SocketException;
+import java.nio.channels.ClosedChannelException;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
+import run.cocoon.agent.protocol.Connection;
 
 /**
  * One connected stream socket (AF_VSOCK in the guest; AF_UNIX for the AOT training run and tests,
- * through the very same code) as a pair of blocking streams.
+ * through the very same code) as a pair of blocking streams: the protocol server's
+ * {@link Connection}.
  *
  * <p>Threads: one thread may read while another writes; concurrent readers (or writers) are
  * serialized. Platform and virtual threads may both use it: the socket is non-blocking, and a
@@ -20,7 +23,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * instead of pinning its carrier in a blocking native call. {@link #close} from any thread wakes
  * a blocked reader (it sees end of stream) and writer.
  */
-public final class VsockConnection implements AutoCloseable {
+public final class VsockConnection implements Connection {
   /** Native buffer per direction; a read or write moves at most this much per call. */
   public static final int BUFFER_BYTES = 64 * 1024;
 
@@ -74,20 +77,26 @@ public final class VsockConnection implements AutoCloseable {
     return peerPort;
   }
 
+  @Override
   public InputStream input() {
     return input;
   }
 
+  @Override
   public OutputStream output() {
     return output;
   }
 
-  /** Half close: the peer reads end of stream, this side can still read. */
-  public void shutdownOutput() throws IOException {
+  /**
+   * Half close: the peer reads end of stream, this side can still read. On a connection that is
+   * closed or already reset there is nothing to do: the peer sees end of stream either way.
+   */
+  @Override
+  public void shutdownOutput() {
     try {
       fd.shutdown(GuestLibc.SHUT_WR);
-    } catch (SyscallException e) {
-      throw new SocketException(e.getMessage());
+    } catch (ClosedChannelException | SyscallException e) {
+      // closed or reset: nothing left to half-close
     }
   }
 
