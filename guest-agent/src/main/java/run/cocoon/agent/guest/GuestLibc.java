@@ -456,8 +456,9 @@ public final class GuestLibc {
   }
 
   /**
-   * connect(2), blocking. An interrupted connect goes on in the kernel; then this waits for the
-   * socket to become writable and asks again, which answers EISCONN once it is connected.
+   * connect(2) on a non-blocking socket; returns once connected. While the connection is under
+   * way (EINPROGRESS, or EINTR/EALREADY) this waits for the socket to become writable and asks
+   * again, which answers success or EISCONN once connected, or the connection's error.
    */
   public static void connect(int fd, MemorySegment addr) {
     try {
@@ -471,10 +472,10 @@ public final class GuestLibc {
         if (errno == Errno.EISCONN) {
           return;
         }
-        if (errno != Errno.EINTR && errno != Errno.EALREADY) {
+        if (errno != Errno.EINPROGRESS && errno != Errno.EINTR && errno != Errno.EALREADY) {
           throw new SyscallException("connect", errno, null);
         }
-        poll(fd, POLLOUT, -1);
+        Readiness.await(new int[] {fd}, POLLOUT);
       }
     } catch (Throwable t) {
       throw rethrow(t);
@@ -494,35 +495,36 @@ public final class GuestLibc {
     }
   }
 
-  /** read(2) into {@code buffer}, retrying EINTR; 0 means end of stream. */
+  /**
+   * read(2) into {@code buffer}, retrying EINTR; 0 means end of stream, -1 that a non-blocking
+   * descriptor has nothing yet (EAGAIN).
+   */
   public static long read(int fd, MemorySegment buffer) {
-    try {
-      while (true) {
-        MemorySegment state = errnoBuffer();
-        long n = (long) READ.invokeExact(state, fd, buffer, buffer.byteSize());
-        if (n >= 0) {
-          return n;
-        }
-        if (errno(state) != Errno.EINTR) {
-          throw new SyscallException("read", errno(state), null);
-        }
-      }
-    } catch (Throwable t) {
-      throw rethrow(t);
-    }
+    return transfer(READ, "read", fd, buffer);
   }
 
-  /** write(2) from {@code buffer}, retrying EINTR; returns the bytes written (maybe fewer). */
+  /**
+   * write(2) from {@code buffer}, retrying EINTR; returns the bytes written (maybe fewer), or -1
+   * when a non-blocking descriptor takes nothing now (EAGAIN).
+   */
   public static long write(int fd, MemorySegment buffer) {
+    return transfer(WRITE, "write", fd, buffer);
+  }
+
+  private static long transfer(MethodHandle call, String name, int fd, MemorySegment buffer) {
     try {
       while (true) {
         MemorySegment state = errnoBuffer();
-        long n = (long) WRITE.invokeExact(state, fd, buffer, buffer.byteSize());
+        long n = (long) call.invokeExact(state, fd, buffer, buffer.byteSize());
         if (n >= 0) {
           return n;
         }
-        if (errno(state) != Errno.EINTR) {
-          throw new SyscallException("write", errno(state), null);
+        int errno = errno(state);
+        if (errno == Errno.EAGAIN) {
+          return -1;
+        }
+        if (errno != Errno.EINTR) {
+          throw new SyscallException(name, errno, null);
         }
       }
     } catch (Throwable t) {
@@ -551,17 +553,24 @@ public final class GuestLibc {
    * {@code timeoutMillis} &lt; 0 waits without limit.
    */
   public static int poll(int fd, short events, int timeoutMillis) {
-    return poll(new int[] {fd}, events, timeoutMillis)[0];
+    return poll(new int[] {fd}, new short[] {events}, timeoutMillis)[0];
   }
 
   /** poll(2) on several descriptors for the same events; returns each one's {@code revents}. */
   public static int[] poll(int[] fds, short events, int timeoutMillis) {
+    short[] each = new short[fds.length];
+    java.util.Arrays.fill(each, events);
+    return poll(fds, each, timeoutMillis);
+  }
+
+  /** poll(2), {@code events[i]} for {@code fds[i]}; returns each one's {@code revents}. */
+  public static int[] poll(int[] fds, short[] events, int timeoutMillis) {
     try (Arena arena = Arena.ofConfined()) {
       MemorySegment set = arena.allocate(POLLFD, fds.length);
       for (int i = 0; i < fds.length; i++) {
         MemorySegment one = set.asSlice(i * POLLFD.byteSize(), POLLFD);
         POLL_FD.set(one, 0L, fds[i]);
-        POLL_EVENTS.set(one, 0L, events);
+        POLL_EVENTS.set(one, 0L, events[i]);
       }
       MemorySegment state = errnoBuffer();
       int rc = (int) POLL.invokeExact(state, set, (long) fds.length, timeoutMillis);

@@ -7,21 +7,29 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.SocketException;
+import java.nio.channels.ClosedChannelException;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
+import run.cocoon.agent.protocol.Connection;
 
 /**
  * One connected stream socket (AF_VSOCK in the guest; AF_UNIX for the AOT training run and tests,
- * through the very same code) as a pair of blocking streams.
+ * through the very same code) as a pair of blocking streams: the protocol server's
+ * {@link Connection}.
  *
  * <p>Threads: one thread may read while another writes; concurrent readers (or writers) are
- * serialized. Reads and writes are blocking FFM calls, and a virtual thread in a native call pins
- * its carrier for as long as the call blocks: serve each connection on a <b>platform thread</b>.
- * {@link #close} from any thread wakes a blocked reader (it sees end of stream) and writer.
+ * serialized. Platform and virtual threads may both use it: the socket is non-blocking, and a
+ * read or write that has to wait does so in {@link Readiness}, which parks a virtual thread
+ * instead of pinning its carrier in a blocking native call. {@link #close} from any thread wakes
+ * a blocked reader (it sees end of stream) and writer.
  */
-public final class VsockConnection implements AutoCloseable {
+public final class VsockConnection implements Connection {
   /** Native buffer per direction; a read or write moves at most this much per call. */
   public static final int BUFFER_BYTES = 64 * 1024;
+
+  /** Every connection's socket: a non-blocking stream, closed on exec. */
+  static final int SOCKET_TYPE =
+      GuestLibc.SOCK_STREAM | GuestLibc.SOCK_CLOEXEC | GuestLibc.SOCK_NONBLOCK;
 
   private final SocketFd fd;
   private final int peerCid;
@@ -37,7 +45,7 @@ public final class VsockConnection implements AutoCloseable {
 
   /** Connects to {@code cid}:{@code port} over AF_VSOCK (blocking). */
   public static VsockConnection connect(int cid, int port) throws IOException {
-    int fd = GuestLibc.socket(GuestLibc.AF_VSOCK, GuestLibc.SOCK_STREAM | GuestLibc.SOCK_CLOEXEC, 0);
+    int fd = GuestLibc.socket(GuestLibc.AF_VSOCK, SOCKET_TYPE, 0);
     try (Arena arena = Arena.ofConfined()) {
       GuestLibc.connect(fd, GuestLibc.sockaddrVm(arena, cid, port));
     } catch (SyscallException e) {
@@ -49,7 +57,7 @@ public final class VsockConnection implements AutoCloseable {
 
   /** Connects to a Unix socket at {@code path} (training run and tests). */
   public static VsockConnection connectUnix(String path) throws IOException {
-    int fd = GuestLibc.socket(GuestLibc.AF_UNIX, GuestLibc.SOCK_STREAM | GuestLibc.SOCK_CLOEXEC, 0);
+    int fd = GuestLibc.socket(GuestLibc.AF_UNIX, SOCKET_TYPE, 0);
     try (Arena arena = Arena.ofConfined()) {
       GuestLibc.connect(fd, GuestLibc.sockaddrUn(arena, path));
     } catch (SyscallException e) {
@@ -69,20 +77,26 @@ public final class VsockConnection implements AutoCloseable {
     return peerPort;
   }
 
+  @Override
   public InputStream input() {
     return input;
   }
 
+  @Override
   public OutputStream output() {
     return output;
   }
 
-  /** Half close: the peer reads end of stream, this side can still read. */
-  public void shutdownOutput() throws IOException {
+  /**
+   * Half close: the peer reads end of stream, this side can still read. On a connection that is
+   * closed or already reset there is nothing to do: the peer sees end of stream either way.
+   */
+  @Override
+  public void shutdownOutput() {
     try {
       fd.shutdown(GuestLibc.SHUT_WR);
-    } catch (SyscallException e) {
-      throw new SocketException(e.getMessage());
+    } catch (ClosedChannelException | SyscallException e) {
+      // closed or reset: nothing left to half-close
     }
   }
 
@@ -119,7 +133,11 @@ public final class VsockConnection implements AutoCloseable {
       try {
         int descriptor = fd.acquire();
         try {
-          long n = GuestLibc.read(descriptor, buffer.asSlice(0, Math.min(len, BUFFER_BYTES)));
+          MemorySegment into = buffer.asSlice(0, Math.min(len, BUFFER_BYTES));
+          long n;
+          while ((n = GuestLibc.read(descriptor, into)) < 0) {
+            Readiness.await(new int[] {descriptor}, GuestLibc.POLLIN);
+          }
           if (n == 0) {
             return -1;
           }
@@ -163,7 +181,12 @@ public final class VsockConnection implements AutoCloseable {
             MemorySegment.copy(b, off + done, buffer, ValueLayout.JAVA_BYTE, 0, chunk);
             int sent = 0;
             while (sent < chunk) {
-              sent += (int) GuestLibc.write(descriptor, buffer.asSlice(sent, chunk - sent));
+              long n = GuestLibc.write(descriptor, buffer.asSlice(sent, chunk - sent));
+              if (n < 0) {
+                Readiness.await(new int[] {descriptor}, GuestLibc.POLLOUT);
+              } else {
+                sent += (int) n;
+              }
             }
             done += chunk;
           }

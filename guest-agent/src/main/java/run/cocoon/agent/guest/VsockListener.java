@@ -12,8 +12,8 @@ import java.nio.file.Path;
  * A listening stream socket: AF_VSOCK on a port of this guest, or (for the AOT training run and
  * tests) a Unix socket, served by exactly the same accept code.
  *
- * <p>{@link #accept} waits in poll(2) on the socket and on an eventfd; {@link #close} signals the
- * eventfd. That is how a blocked accept is woken: shutdown(2) does not wake accept on a vsock
+ * <p>{@link #accept} waits (see {@link Readiness}: platform and virtual threads alike) for the
+ * socket or an eventfd to become readable; {@link #close} signals the eventfd. That is how a blocked accept is woken: shutdown(2) does not wake accept on a vsock
  * listener (vsock answers ENOTCONN for an unconnected socket), and closing the descriptor under a
  * blocked thread is unsafe (see {@link SocketFd}).
  */
@@ -77,7 +77,7 @@ public final class VsockListener implements AutoCloseable {
       try {
         int wakeFd = wake.acquire();
         try {
-          GuestLibc.poll(new int[] {listening, wakeFd}, GuestLibc.POLLIN, -1);
+          Readiness.await(new int[] {listening, wakeFd}, GuestLibc.POLLIN);
         } finally {
           wake.release();
         }
@@ -87,7 +87,8 @@ public final class VsockListener implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
           MemorySegment peer = family == GuestLibc.AF_VSOCK
               ? arena.allocate(GuestLibc.SOCKADDR_VM) : MemorySegment.NULL;
-          int conn = GuestLibc.accept4(listening, peer, GuestLibc.SOCK_CLOEXEC);
+          int conn = GuestLibc.accept4(listening, peer,
+              GuestLibc.SOCK_CLOEXEC | GuestLibc.SOCK_NONBLOCK);
           if (conn >= 0) {
             return family == GuestLibc.AF_VSOCK
                 ? new VsockConnection(conn, GuestLibc.sockaddrVmCid(peer),

@@ -73,11 +73,7 @@ public final class VsockAgentServer implements AgentServer {
 
       @Override
       public void shutdownOutput() {
-        try {
-          c.shutdownOutput();
-        } catch (IOException e) {
-          // the peer is gone: it sees the end either way
-        }
+        c.shutdownOutput();
       }
 
       @Override

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.core.JsonFactory;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.lang.module.ModuleDescriptor;
+import java.lang.module.ModuleFinder;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,16 +33,39 @@ class GuestImageBuilderTest {
 
   @Test
   void theModuleListCoversWhatJdepsSaysTheAgentNeeds() throws Exception {
-    Path classes = jarOf(GuestImageBuilder.class); // target/classes
     StringWriter out = new StringWriter();
     int rc = ToolProvider.findFirst("jdeps").orElseThrow().run(new PrintWriter(out),
         new PrintWriter(out), "--multi-release", "25", "--ignore-missing-deps",
-        "--print-module-deps", classes.toString(), jarOf(JsonFactory.class).toString(),
+        "--print-module-deps", jarOf(GuestImageBuilder.class).toString());
+    assertEquals(0, rc, out.toString());
+    Set<String> needed = Set.of(out.toString().strip().split(","));
+    assertTrue(GuestImageBuilder.MODULES.containsAll(needed), "jdeps on the agent: " + needed);
+  }
+
+  @Test
+  void jacksonNeedsNothingBeyondTheModuleListButItsOptionalModules() throws Exception {
+    // Jackson's code touches java.sql (date types), java.desktop (java.beans annotations) and
+    // java.xml (DOM nodes) only when they are present: "requires static" in its descriptors.
+    // Anything else it referenced would fail in the guest.
+    Set<String> optional = Set.of("java.sql", "java.desktop", "java.xml");
+    StringWriter out = new StringWriter();
+    int rc = ToolProvider.findFirst("jdeps").orElseThrow().run(new PrintWriter(out),
+        new PrintWriter(out), "--multi-release", "25", "--ignore-missing-deps",
+        "--print-module-deps", jarOf(GuestImageBuilder.class).toString(),
+        jarOf(JsonFactory.class).toString(),
         jarOf(com.fasterxml.jackson.databind.ObjectMapper.class).toString(),
         jarOf(com.fasterxml.jackson.annotation.JsonProperty.class).toString());
     assertEquals(0, rc, out.toString());
-    Set<String> needed = Set.of(out.toString().strip().split(","));
-    assertTrue(GuestImageBuilder.MODULES.containsAll(needed), "jdeps: " + needed);
+    for (String module : out.toString().strip().split(",")) {
+      assertTrue(GuestImageBuilder.MODULES.contains(module) || optional.contains(module),
+          "jackson needs " + module);
+    }
+    for (String module : optional) {
+      ModuleDescriptor databind = ModuleFinder.of(jarOf(com.fasterxml.jackson.databind.ObjectMapper.class))
+          .findAll().iterator().next().descriptor();
+      databind.requires().stream().filter(r -> r.name().equals(module)).forEach(r -> assertTrue(
+          r.modifiers().contains(ModuleDescriptor.Requires.Modifier.STATIC), module + " is not optional"));
+    }
   }
 
   @Test

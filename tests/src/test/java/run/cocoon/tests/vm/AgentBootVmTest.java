@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
@@ -20,9 +21,11 @@ import run.cocoon.vmm.VmEnd;
 /**
  * The guest image boots in our VMM: the agent's JVM becomes PID 1, sets the guest up, prints its
  * ready marker with the boot phases, and (self-test mode, no vsock needed) powers the VM off.
- * With and without the AOT cache, to measure what it saves.
+ * With and without the AOT cache, to measure what it saves. And with a vsock device: a host
+ * program reaches the agent through the VMM's hybrid vsock socket and tells it to power off.
  */
 @Tag("slow")
+@Tag("guest-jvm")
 class AgentBootVmTest {
   private static final Pattern TIMINGS = Pattern.compile(
       "timings kernel-to-init=(-?\\d+)ms jvm-start=(-?\\d+)ms agent-init=(\\d+)ms ready=(\\d+)ms"
@@ -91,5 +94,27 @@ class AgentBootVmTest {
     assertEquals(VmEnd.EXIT_POWERED_OFF, r.exitCode(), r.describe());
     assertSelfTestPassed(r);
     assertTrue(!timings(r).group(8).contains("sharing"), "class data sharing was on");
+  }
+
+  @Test
+  void theHostReachesThePlaceholderOverVsockAndPowersTheGuestOff() throws IOException {
+    String dir = "/tmp/cocoon-agent-vsock-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
+    String uds = dir + "/v.sock";
+    String client = GuestRun.quote(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
+        AgentVsockClient.class.getName(), uds));
+    String prefix = "mkdir -p " + dir + "; " + client + " >" + dir + "/client.log 2>&1 & ";
+    String suffix = "; status=$?; wait; cat " + dir + "/client.log; rm -rf " + dir + "; exit $status";
+    NestedBox.Result r = GuestRun.scenario("agent").initrd(image).memory("512M")
+        .timeout(BOOT_TIMEOUT).cmdline("cocoon.time=" + System.currentTimeMillis())
+        .flags("--vsock", "3," + uds).shell(prefix, suffix).run();
+    String hello = GuestRun.line(r.stdout(), "AGENT-VSOCK hello=");
+    assertTrue(hello.matches("AGENT-VSOCK hello=cocoon-agent \\S+ ready"), r.describe());
+    assertEquals("AGENT-VSOCK reply=ok poweroff", GuestRun.line(r.stdout(), "AGENT-VSOCK reply="),
+        r.describe());
+    assertTrue(r.stdout().contains("cocoon-agent: powering off: server finished"), r.describe());
+    assertEquals(VmEnd.EXIT_POWERED_OFF, r.exitCode(), r.describe());
+    timings(r);
   }
 }

@@ -20,6 +20,7 @@ import run.cocoon.testbox.VmTestHost;
  * hostile mount is refused.
  */
 @Tag("slow")
+@Tag("guest-jvm")
 class AgentContainerVmTest {
   /** A JVM boots inside an emulated nested guest: minutes on a busy host. */
   private static final Duration TIMEOUT = Duration.ofMinutes(12);
