@@ -102,21 +102,9 @@ class GuestContainersTest {
   }
 
   private static Connection wrap(SocketChannel ch) {
-    InputStream in = Channels.newInputStream(ch);
-    OutputStream out = Channels.newOutputStream(ch);
-    return new Connection() {
-      @Override public InputStream input() { return in; }
-      @Override public OutputStream output() { return out; }
-      @Override public void shutdownOutput() {
-        try {
-          ch.shutdownOutput();
-        } catch (IOException e) {
-          // closed
-        }
-      }
-      @Override public void close() throws IOException { ch.close(); }
-    };
+    return UnixConnections.wrap(ch);
   }
+
 
   private static ObjectNode spec(String... args) {
     ObjectNode spec = Codec.json().createObjectNode();

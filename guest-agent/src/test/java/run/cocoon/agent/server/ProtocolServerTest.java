@@ -140,21 +140,9 @@ class ProtocolServerTest {
   }
 
   private static Connection wrap(SocketChannel ch) {
-    InputStream in = Channels.newInputStream(ch);
-    OutputStream out = Channels.newOutputStream(ch);
-    return new Connection() {
-      @Override public InputStream input() { return in; }
-      @Override public OutputStream output() { return out; }
-      @Override public void shutdownOutput() {
-        try {
-          ch.shutdownOutput();
-        } catch (IOException e) {
-          // closed
-        }
-      }
-      @Override public void close() throws IOException { ch.close(); }
-    };
+    return UnixConnections.wrap(ch);
   }
+
 
   @org.junit.jupiter.api.BeforeAll
   static void warmUp() throws Exception {
