@@ -66,10 +66,17 @@ public final class GuestImageBuilder {
    * {@code --illegal-native-access=deny}: with it, JDK 25 archives no full module graph and so no
    * AOT-linked classes (the cache degrades to plain class data sharing); the image holds no JNI
    * library besides the JDK's own, and JNI from the class path would still be warned about.
+   *
+   * <p>No AOT adapter caching: JDK 25 turns it on with an AOT cache and stores the i2c/c2i
+   * adapters as machine code for the build host's CPU, without checking the CPU that loads them.
+   * An image built on an AVX-512 host died of SIGILL in {@code ~AdapterBlob} in a guest without
+   * AVX-512. Adapters are generated at start-up instead (cheap); classes, heap objects and profiles
+   * in the cache are CPU-independent.
    */
   static final List<String> JVM_FLAGS = List.of(
       "--enable-native-access=ALL-UNNAMED",
-      "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData");
+      "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:-UsePerfData",
+      "-XX:+UnlockDiagnosticVMOptions", "-XX:-AOTAdapterCaching");
 
   static final String JRE_DIR = "usr/lib/jvm";
   static final String AGENT_DIR = "usr/lib/cocoon";
