@@ -20,8 +20,8 @@ import run.cocoon.agent.guest.VsockListener;
 public final class PlaceholderServer implements AgentServer {
   /** Connections served at once; further ones are closed at once. */
   public static final int MAX_CONNECTIONS = 16;
-  /** Longest command line read; a longer line ends the connection. */
-  public static final int MAX_LINE_BYTES = 256;
+  /** Longest command line read, in characters; a longer line ends the connection. */
+  public static final int MAX_LINE_CHARS = 256;
 
   private final Semaphore slots = new Semaphore(MAX_CONNECTIONS);
 
@@ -55,7 +55,7 @@ public final class PlaceholderServer implements AgentServer {
     OutputStream out = connection.output();
     out.write(("cocoon-agent " + AgentMain.version() + " ready\n").getBytes(StandardCharsets.UTF_8));
     BufferedReader in = new BufferedReader(
-        new InputStreamReader(connection.input(), StandardCharsets.UTF_8), MAX_LINE_BYTES);
+        new InputStreamReader(connection.input(), StandardCharsets.UTF_8), MAX_LINE_CHARS);
     while (true) {
       String line = readLine(in);
       if (line == null) {
@@ -70,7 +70,7 @@ public final class PlaceholderServer implements AgentServer {
     }
   }
 
-  /** A line of at most {@link #MAX_LINE_BYTES} characters, or null at end of stream or beyond. */
+  /** A line of at most {@link #MAX_LINE_CHARS} characters, or null at end of stream or beyond. */
   private static String readLine(BufferedReader in) throws IOException {
     StringBuilder line = new StringBuilder();
     int c;
@@ -78,7 +78,7 @@ public final class PlaceholderServer implements AgentServer {
       if (c == '\n') {
         return line.toString();
       }
-      if (line.length() == MAX_LINE_BYTES) {
+      if (line.length() == MAX_LINE_CHARS) {
         return null;
       }
       line.append((char) c);

@@ -81,7 +81,7 @@ class PlaceholderServerTest {
       try (VsockConnection c = VsockConnection.connectUnix(socket.toString())) {
         BufferedReader in = reader(c);
         in.readLine();
-        send(c, "x".repeat(PlaceholderServer.MAX_LINE_BYTES * 4));
+        send(c, "x".repeat(PlaceholderServer.MAX_LINE_CHARS * 4));
         assertNull(in.readLine()); // closed by the server
       }
       try (VsockConnection c = VsockConnection.connectUnix(socket.toString())) {
