@@ -8,7 +8,8 @@
  *   0,1,2  the container's stdio
  *   3      the plan (read to EOF)
  *   4      the status pipe to Java (fixed 16-byte records, see struct report)
- *   5      the start pipe: WAIT_START blocks until a byte arrives (EOF cancels)
+ *   5      the start pipe: WAIT_START blocks until a byte arrives (EOF cancels); for a
+ *          detached create, the container's exec FIFO opened read-write
  *
  * Operations before FORK run in this process (unshare or setns of the PID namespace). FORK
  * creates the container process (PID 1 of a new PID namespace when one was unshared); the rest
@@ -55,7 +56,11 @@ enum op {
   OP_SETRESGID = 16, OP_SETRESUID = 17, OP_KEEPCAPS = 18, OP_CAPBSET_DROP = 19,
   OP_CAPSET = 20, OP_AMBIENT_RAISE = 21, OP_NO_NEW_PRIVS = 22, OP_CHDIR = 23,
   OP_READY = 24, OP_WAIT_START = 25, OP_EXEC = 26, OP_SYMLINK = 27, OP_SETCTTY = 28,
+  OP_DETACH = 29,
 };
+/* DETACH modes: when the relay leaves (the container outlives the caller, see do_fork). */
+#define DETACH_AT_READY 1 /* create: the process waits for start on an exec FIFO */
+#define DETACH_AT_EXEC 2  /* exec: leave once execve ran or failed */
 /* Steps that are not plan operations. */
 #define STEP_READ_PLAN 100
 #define STEP_DECODE_PLAN 101
@@ -72,11 +77,11 @@ struct rec { uint32_t op, nnum, nstr; uint64_t *num; char **str; };
 /* Fewest numbers and strings each operation reads (index: opcode); a record with fewer is a
  * corrupt plan, refused before it is acted on. */
 static const uint8_t MIN_NUMS[] = {0, 0, 1, 1, 0, 0, 0, 2, 0, 1, 0, 0, 0, 0, 3, 0,
-                                   1, 1, 1, 0, 3, 0, 0, 0, 0, 0, 1, 0, 0};
+                                   1, 1, 1, 0, 3, 0, 0, 0, 0, 0, 1, 0, 0, 1};
 static const uint8_t MIN_STRS[] = {0, 1, 0, 1, 0, 0, 1, 4, 1, 1, 1, 1, 1, 0, 0, 0,
-                                   0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 2, 2, 0};
+                                   0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 2, 2, 0, 0};
 _Static_assert(sizeof MIN_NUMS == sizeof MIN_STRS, "one arity entry per opcode");
-_Static_assert(sizeof MIN_NUMS == OP_SETCTTY + 1, "arity table covers every opcode");
+_Static_assert(sizeof MIN_NUMS == OP_DETACH + 1, "arity table covers every opcode");
 
 static unsigned char *plan;
 static size_t plan_len, plan_pos;
@@ -84,6 +89,7 @@ static int root_fd = -1;
 static int report_fd = STATUS_FD; /* in the child: the close-on-exec pipe to the relay */
 static int op_index;
 static int forked;
+static int detach_mode; /* 0: the relay waits for the container and reports its exit */
 
 static void send_report(int fd, int kind, int step, int err, int value) {
   struct report r = {kind, step, err, value};
@@ -299,10 +305,14 @@ static _Noreturn void relay(pid_t child, int from_child) {
     if (n != (ssize_t)sizeof r) break; /* EOF: the child ran execve (or died) */
     if (r.kind == K_ERROR) failed = 1;
     send_report(STATUS_FD, r.kind, r.step, r.err, r.value);
+    /* Detached create: the container now waits on its exec FIFO; once the relay is gone it is
+     * re-parented to the caller's subreaper (conmon) or init, which gets its exit status. */
+    if (detach_mode == DETACH_AT_READY && r.kind == K_READY) _exit(0);
   }
   close(from_child);
   if (!failed) send_report(STATUS_FD, K_EXEC_OK, 0, 0, 0);
   int status;
+  if (detach_mode && !failed) _exit(0); /* the exec'd process lives on without us */
   while (waitpid(child, &status, __WALL) < 0) {
     if (errno != EINTR) { send_report(STATUS_FD, K_ERROR, STEP_RELAY, errno, 0); _exit(126); }
   }
@@ -322,14 +332,17 @@ static void do_fork(void) {
     close(0); /* the relay holds no stdio: the caller sees EOF when the container's is closed */
     close(1);
     close(2);
+    /* A detached caller may be gone by the time later reports are written. */
+    if (detach_mode) signal(SIGPIPE, SIG_IGN);
     send_report(STATUS_FD, K_PID, 0, 0, child);
     relay(child, p[0]);
   }
   close(p[0]);
   close(STATUS_FD);
   report_fd = p[1];
-  /* The container dies with its relay; the relay dies when asked or when its child ends. */
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) fail(OP_FORK);
+  /* The container dies with its relay; the relay dies when asked or when its child ends.
+   * Detached, the relay leaves early and the container must outlive it. */
+  if (!detach_mode && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) fail(OP_FORK);
   pid_t parent = getppid(); /* 0 when the relay is outside our PID namespace */
   if (parent != relay_pid && parent != 0) { errno = ESRCH; fail(OP_FORK); }
 }
@@ -362,11 +375,11 @@ int main(void) {
     op_index++;
     /* Before FORK this is the relay, still in the caller's namespaces: only the operations
      * meant for it may run there (a corrupt plan must not, say, set the host's hostname). */
-    if (!forked && r.op != OP_UNSHARE && r.op != OP_SETNS && r.op != OP_FORK) {
+    if (!forked && r.op != OP_UNSHARE && r.op != OP_SETNS && r.op != OP_FORK && r.op != OP_DETACH) {
       errno = EINVAL;
       fail(STEP_DECODE_PLAN);
     }
-    if (forked && r.op == OP_FORK) { errno = EINVAL; fail(STEP_DECODE_PLAN); }
+    if (forked && (r.op == OP_FORK || r.op == OP_DETACH)) { errno = EINVAL; fail(STEP_DECODE_PLAN); }
     uint64_t *n = r.num;
     char **s = r.str;
     switch (r.op) {
@@ -383,6 +396,15 @@ int main(void) {
         close(fd);
         break;
       }
+      case OP_DETACH:
+        if (r.num[0] != DETACH_AT_READY && r.num[0] != DETACH_AT_EXEC) {
+          errno = EINVAL;
+          fail(STEP_DECODE_PLAN);
+        }
+        detach_mode = (int)r.num[0];
+        /* Its own session: the caller's terminal signals (SIGINT, SIGHUP) do not reach it. */
+        if (setsid() < 0 && errno != EPERM) fail(OP_DETACH);
+        break;
       case OP_FORK: do_fork(); forked = 1; break;
       case OP_SETSID: if (setsid() < 0) fail(OP_SETSID); break;
       case OP_HOSTNAME: if (sethostname(s[0], strlen(s[0])) < 0) fail(OP_HOSTNAME); break;
@@ -422,7 +444,13 @@ int main(void) {
         break;
       case OP_NO_NEW_PRIVS: if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(OP_NO_NEW_PRIVS); break;
       case OP_CHDIR: if (chdir(s[0]) < 0) fail(OP_CHDIR); break;
-      case OP_READY: send_report(report_fd, K_READY, 0, 0, 0); break;
+      case OP_READY:
+        send_report(report_fd, K_READY, 0, 0, 0);
+        if (detach_mode == DETACH_AT_READY) { /* nobody reads further reports */
+          close(report_fd);
+          report_fd = -1;
+        }
+        break;
       case OP_WAIT_START: {
         char b;
         ssize_t got;

@@ -6,7 +6,8 @@ import java.util.TreeMap;
 
 /** Linux capability names and numbers (linux/capability.h), and the sets a plan carries. */
 public final class Capabilities {
-  private static final List<String> NAMES = List.of(
+  /** Capability names by number. */
+  public static final List<String> NAMES = List.of(
       "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
       "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
       "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",

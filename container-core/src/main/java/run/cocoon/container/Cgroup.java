@@ -25,6 +25,22 @@ public final class Cgroup {
     this.dirs = Map.copyOf(dirs);
   }
 
+  /**
+   * The cgroup at directories recorded earlier (by {@link #directories()}), for a process other
+   * than the creator to signal, inspect or destroy it. Every path must be absolute, normalised and
+   * below {@code /sys/fs/cgroup}: a corrupt state file must not make us rmdir elsewhere.
+   */
+  public static Cgroup reopen(Map<String, Path> dirs) {
+    for (Map.Entry<String, Path> e : dirs.entrySet()) {
+      Path p = e.getValue();
+      if (!p.isAbsolute() || !p.normalize().equals(p) || !p.startsWith("/sys/fs/cgroup")
+          || p.getNameCount() < 4) {
+        throw new CgroupException("recorded cgroup path " + p + " is not below /sys/fs/cgroup");
+      }
+    }
+    return new Cgroup(dirs.containsKey("unified"), dirs);
+  }
+
   /** The directories, keyed by controller ("unified" on cgroup v2). */
   public Map<String, Path> directories() {
     return dirs;

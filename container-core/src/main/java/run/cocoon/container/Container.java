@@ -61,7 +61,11 @@ public final class Container implements AutoCloseable {
     }
   }
 
-  private static void checkTerminal(ContainerConfig.ProcessConfig p, Stdio stdio) {
+  /** With {@link Stdio.Fds} the caller may hand over a terminal (the slave side of its pty). */
+  static void checkTerminal(ContainerConfig.ProcessConfig p, Stdio stdio) {
+    if (stdio instanceof Stdio.Fds) {
+      return;
+    }
     if (p.terminal() != stdio instanceof Stdio.Terminal) {
       throw new IllegalArgumentException(p.terminal()
           ? "process.terminal is true: use Stdio.terminal(rows, cols)"

@@ -64,11 +64,26 @@ public final class ContainerProcess implements AutoCloseable {
    * step; in that case the helper and its child are gone.
    */
   static ContainerProcess spawn(Path helper, List<PlanOp> plan, Stdio stdio, String name) {
-    return spawnEncoded(helper, PlanEncoder.encode(plan), stdio, name);
+    return spawnEncoded(helper, PlanEncoder.encode(plan), stdio, name, -1);
+  }
+
+  /**
+   * {@link #spawn} where the helper's start fd is {@code startFd} (an exec FIFO opened
+   * read-write: a later, separate process starts the container by writing to the FIFO).
+   * {@code startFd} stays the caller's.
+   */
+  static ContainerProcess spawn(Path helper, List<PlanOp> plan, Stdio stdio, String name,
+      int startFd) {
+    return spawnEncoded(helper, PlanEncoder.encode(plan), stdio, name, startFd);
   }
 
   /** {@link #spawn} with an already encoded plan (tests feed the helper corrupt ones). */
   static ContainerProcess spawnEncoded(Path helper, byte[] encoded, Stdio stdio, String name) {
+    return spawnEncoded(helper, encoded, stdio, name, -1);
+  }
+
+  private static ContainerProcess spawnEncoded(Path helper, byte[] encoded, Stdio stdio,
+      String name, int externalStartFd) {
     List<Integer> childSide = new ArrayList<>(); // closed here once the helper has them
     List<Integer> ourSide = new ArrayList<>();   // closed here only if the spawn fails
     ContainerProcess p = null;
@@ -77,7 +92,8 @@ public final class ContainerProcess implements AutoCloseable {
       int[] statusPipe = Sys.pipe(); // the child writes this one
       ourSide.add(statusPipe[0]);
       childSide.add(statusPipe[1]);
-      int[] startPipe = pipe(childSide, ourSide);
+      int[] startPipe = externalStartFd >= 0 ? new int[] {externalStartFd, -1}
+          : pipe(childSide, ourSide);
       int[] childFds = new int[6];
       int stdinW = -1;
       int stdoutR = -1;

@@ -180,8 +180,12 @@ public final class PlanBuilder {
     ops.add(new PlanOp.KeepCaps(false));
     ops.add(new PlanOp.CapSet(caps.effective(), caps.permitted(), caps.inheritable()));
     List<Integer> ambient = new ArrayList<>();
+    // The kernel raises an ambient capability only if it is permitted and inheritable; like
+    // runc, others are left out rather than failing the container (runc's own `spec` lists
+    // ambient capabilities without inheritable ones).
+    long raisable = caps.ambient() & caps.permitted() & caps.inheritable();
     for (int i = 0; i < 64; i++) {
-      if ((caps.ambient() & (1L << i)) != 0) {
+      if ((raisable & (1L << i)) != 0) {
         ambient.add(i);
       }
     }

@@ -182,6 +182,19 @@ public sealed interface PlanOp {
     public int opcode() { return 28; }
   }
 
+  /**
+   * Before FORK: the relay leaves early so that the container outlives the caller (a runc-style
+   * create, or a detached exec). {@code mode} 1: at READY (the process waits on an exec FIFO);
+   * 2: once execve ran. The container then gets no parent-death signal.
+   */
+  record Detach(int mode) implements PlanOp {
+    public static final int AT_READY = 1;
+    public static final int AT_EXEC = 2;
+
+    public int opcode() { return 29; }
+    public long[] nums() { return new long[] {mode}; }
+  }
+
   /** A step name for the helper's step code (an opcode or one of its own steps). */
   static String stepName(int step) {
     return switch (step) {
@@ -213,6 +226,7 @@ public sealed interface PlanOp {
       case 26 -> "execve";
       case 27 -> "symlink";
       case 28 -> "set controlling terminal";
+      case 29 -> "detach";
       case 100 -> "read plan";
       case 101 -> "decode plan";
       case 102 -> "relay";

@@ -65,6 +65,22 @@ final class Sys {
       FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
       CAPTURE_ERRNO, Linker.Option.firstVariadicArg(1));
   private static final MethodHandle GETEUID = link("geteuid", FunctionDescriptor.of(JAVA_INT));
+  private static final MethodHandle MOUNT = link("mount",
+      FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS), CAPTURE_ERRNO);
+  private static final MethodHandle UMOUNT2 = link("umount2",
+      FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO);
+  private static final MethodHandle MKFIFO = link("mkfifo",
+      FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO);
+  private static final MethodHandle SOCKET = link("socket",
+      FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), CAPTURE_ERRNO);
+  private static final MethodHandle CONNECT = link("connect",
+      FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO);
+  private static final MethodHandle SENDMSG = link("sendmsg",
+      FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO);
+  // prctl is variadic after the option; only PR_SET_CHILD_SUBREAPER with one long is used.
+  private static final MethodHandle PRCTL_1 = link("prctl",
+      FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG),
+      CAPTURE_ERRNO, Linker.Option.firstVariadicArg(1));
   // posix_spawn: the only way to hand the helper fds 3..5 (ProcessBuilder passes 0..2 only).
   // It reports failure through its return value, not errno.
   private static final MethodHandle SPAWN = link("posix_spawn",
@@ -374,6 +390,131 @@ final class Sys {
   private static void check(String call, int rc) {
     if (rc != 0) {
       throw new NativeCallException(call, rc);
+    }
+  }
+
+  private static final int WNOHANG = 1;
+  static final int O_WRONLY = 1;
+  static final int O_NONBLOCK = 0x800;
+  static final int ENXIO = 6;
+  static final int EINVAL = 22;
+
+  /** waitpid(pid, WNOHANG): the wait status, or -1 if the child has not ended (or is not ours). */
+  static int waitpidNoHang(int pid) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment status = arena.allocate(JAVA_INT);
+      int rc = (int) WAITPID.invokeExact(STATE.get(), pid, status, WNOHANG);
+      return rc > 0 ? status.get(JAVA_INT, 0) : -1;
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  /** mount(2); empty strings are passed as NULL. */
+  static void mount(String source, String target, String fstype, long flags, String data) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment state = STATE.get();
+      int rc = (int) MOUNT.invokeExact(state, cstr(arena, source), cstr(arena, target),
+          cstr(arena, fstype), flags, cstr(arena, data));
+      if (rc < 0) {
+        throw new NativeCallException("mount " + fstype + " on " + target, errno(state));
+      }
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  private static MemorySegment cstr(Arena arena, String s) {
+    return s == null || s.isEmpty() ? MemorySegment.NULL : arena.allocateFrom(s);
+  }
+
+  /** umount2(2); returns the errno (0 on success). */
+  static int umount2(String target, int flags) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment state = STATE.get();
+      int rc = (int) UMOUNT2.invokeExact(state, arena.allocateFrom(target), flags);
+      return rc < 0 ? errno(state) : 0;
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  static void mkfifo(String path, int mode) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment state = STATE.get();
+      if ((int) MKFIFO.invokeExact(state, arena.allocateFrom(path), mode) < 0) {
+        throw new NativeCallException("mkfifo " + path, errno(state));
+      }
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  static void setChildSubreaper() {
+    try {
+      MemorySegment state = STATE.get();
+      if ((int) PRCTL_1.invokeExact(state, 36 /* PR_SET_CHILD_SUBREAPER */, 1L) < 0) {
+        throw new NativeCallException("prctl(PR_SET_CHILD_SUBREAPER)", errno(state));
+      }
+    } catch (Throwable t) {
+      throw rethrow(t);
+    }
+  }
+
+  private static final int AF_UNIX = 1;
+  private static final int SOCK_STREAM = 1;
+  private static final int SOL_SOCKET = 1;
+  private static final int SCM_RIGHTS = 1;
+  /** sizeof(struct sockaddr_un.sun_path). */
+  static final int SUN_PATH_BYTES = 108;
+
+  /**
+   * Connects to the Unix stream socket at {@code path} and sends {@code fd} with SCM_RIGHTS and
+   * {@code name} as the message bytes (what runc sends on --console-socket: the pty master).
+   */
+  static void sendFd(String path, int fd, String name) {
+    byte[] p = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    if (p.length >= SUN_PATH_BYTES) {
+      throw new NativeCallException("console socket path too long: " + path, EINVAL);
+    }
+    int sock = -1;
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment state = STATE.get();
+      sock = (int) SOCKET.invokeExact(state, AF_UNIX, SOCK_STREAM | O_CLOEXEC, 0);
+      if (sock < 0) {
+        throw new NativeCallException("socket(AF_UNIX)", errno(state));
+      }
+      MemorySegment addr = arena.allocate(2 + SUN_PATH_BYTES); // struct sockaddr_un
+      addr.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
+      MemorySegment.copy(p, 0, addr, java.lang.foreign.ValueLayout.JAVA_BYTE, 2, p.length);
+      if ((int) CONNECT.invokeExact(state, sock, addr, (int) addr.byteSize()) < 0) {
+        throw new NativeCallException("connect " + path, errno(state));
+      }
+      byte[] n = name.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      MemorySegment data = arena.allocate(Math.max(1, n.length));
+      MemorySegment.copy(n, 0, data, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, n.length);
+      MemorySegment iov = arena.allocate(16, 8); // struct iovec {base, len}
+      iov.set(ADDRESS, 0, data);
+      iov.set(JAVA_LONG, 8, Math.max(1, n.length));
+      // struct cmsghdr {size_t len; int level; int type;} + one int, padded to 8 (CMSG_SPACE)
+      MemorySegment cmsg = arena.allocate(24, 8);
+      cmsg.set(JAVA_LONG, 0, 20); // CMSG_LEN(sizeof(int))
+      cmsg.set(JAVA_INT, 8, SOL_SOCKET);
+      cmsg.set(JAVA_INT, 12, SCM_RIGHTS);
+      cmsg.set(JAVA_INT, 16, fd);
+      // struct msghdr {name, namelen(+pad), iov, iovlen, control, controllen, flags(+pad)}
+      MemorySegment msg = arena.allocate(56, 8);
+      msg.set(ADDRESS, 16, iov);
+      msg.set(JAVA_LONG, 24, 1);
+      msg.set(ADDRESS, 32, cmsg);
+      msg.set(JAVA_LONG, 40, 24);
+      if ((long) SENDMSG.invokeExact(state, sock, msg, 0) < 0) {
+        throw new NativeCallException("sendmsg " + path, errno(state));
+      }
+    } catch (Throwable t) {
+      throw rethrow(t);
+    } finally {
+      closeQuietly(sock);
     }
   }
 }

@@ -1,6 +1,5 @@
 package run.cocoon.agent;
 
-import java.util.ServiceLoader;
 import run.cocoon.agent.guest.AgentConsole;
 import run.cocoon.agent.guest.GuestLibc;
 import run.cocoon.agent.guest.KernelCommandLine;
@@ -95,9 +94,9 @@ public final class AgentMain {
     return (toNanos - fromNanos) / 1_000_000;
   }
 
-  /** The server from the service loader, or the placeholder. */
+  /** The request server: the agent protocol over vsock, containers from the shared library. */
   static AgentServer server() {
-    return ServiceLoader.load(AgentServer.class).findFirst().orElseGet(PlaceholderServer::new);
+    return new run.cocoon.agent.server.VsockAgentServer();
   }
 
   /** The agent's version, from its jar's manifest. */

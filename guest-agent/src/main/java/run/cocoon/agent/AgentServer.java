@@ -6,9 +6,8 @@ import run.cocoon.agent.guest.VsockConnection;
 import run.cocoon.agent.guest.VsockListener;
 
 /**
- * The agent's request server, started by {@link AgentMain} once the guest is set up. The
- * implementation is found with {@link java.util.ServiceLoader} ({@code META-INF/services/
- * run.cocoon.agent.AgentServer}); without one the {@link PlaceholderServer} answers.
+ * The agent's request server, started by {@link AgentMain} once the guest is set up
+ * ({@link run.cocoon.agent.server.VsockAgentServer}).
  */
 public interface AgentServer {
   /**

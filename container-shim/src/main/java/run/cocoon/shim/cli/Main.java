@@ -18,7 +18,11 @@ public final class Main implements Runnable {
       new SmokeCommand(),
       new VmCommands(),
       new ImageCommands.Pull(), new ImageCommands.Import(), new ImageCommands.Images(),
-      new ImageCommands.Rmi(), new ImageCommands.Inspect());
+      new ImageCommands.Rmi(), new ImageCommands.Inspect(),
+      new run.cocoon.shim.run.RunCommand(),
+      new run.cocoon.shim.run.ContainerCommands.Ps(), new run.cocoon.shim.run.ContainerCommands.Exec(),
+      new run.cocoon.shim.run.ContainerCommands.Logs(), new run.cocoon.shim.run.ContainerCommands.Kill(),
+      new run.cocoon.shim.run.ContainerCommands.Stop(), new run.cocoon.shim.run.ContainerCommands.Rm());
 
   private static final String LOG_FORMAT_PROPERTY = "java.util.logging.SimpleFormatter.format";
 
@@ -33,6 +37,10 @@ public final class Main implements Runnable {
     CommandLine cl = new CommandLine(new Main());
     for (Object sub : SUBCOMMANDS) {
       cl.addSubcommand(sub);
+    }
+    // The container's command follows the image (or id): its options are not ours.
+    for (String name : List.of("run", "exec")) {
+      cl.getSubcommands().get(name).setStopAtPositional(true);
     }
     cl.setExecutionExceptionHandler(new ErrorHandler());
     return cl;

@@ -261,6 +261,11 @@ public final class VmContainer implements AutoCloseable {
     client.signal(spec.id(), null, signal, false);
   }
 
+  /** The agent connection, for more containers or execs in the same VM. */
+  public AgentClient agent() {
+    return client;
+  }
+
   public Timing timing() {
     return timing;
   }

@@ -38,7 +38,8 @@ public final class GuestContainers implements ContainerBackend {
   static final int DEFAULT_ROWS = 24;
   static final int DEFAULT_COLUMNS = 80;
 
-  private final ContainerRuntime runtime;
+  private final java.util.function.Supplier<ContainerRuntime> runtimes;
+  private volatile ContainerRuntime runtime;
   private final RootfsProvider rootfs;
   private final Map<String, Entry> containers = new ConcurrentHashMap<>();
 
@@ -58,8 +59,30 @@ public final class GuestContainers implements ContainerBackend {
   }
 
   public GuestContainers(ContainerRuntime runtime, RootfsProvider rootfs) {
-    this.runtime = runtime;
+    this(() -> runtime, rootfs);
+  }
+
+  /**
+   * With the runtime (spawn helper, cgroup layout) looked up at the first container, so an agent
+   * that never makes one (the image's training run on the build host) needs neither.
+   */
+  public GuestContainers(java.util.function.Supplier<ContainerRuntime> runtimes,
+      RootfsProvider rootfs) {
+    this.runtimes = runtimes;
     this.rootfs = rootfs;
+  }
+
+  private ContainerRuntime runtime() {
+    ContainerRuntime r = runtime;
+    if (r == null) {
+      synchronized (this) {
+        if (runtime == null) {
+          runtime = runtimes.get();
+        }
+        r = runtime;
+      }
+    }
+    return r;
   }
 
   @Override
@@ -83,7 +106,7 @@ public final class GuestContainers implements ContainerBackend {
       var config = SpecValidator.validate(spec, root.getParent());
       Stdio stdio = request.stdio().terminal() ? Stdio.terminal(DEFAULT_ROWS, DEFAULT_COLUMNS)
           : Stdio.pipes();
-      Container c = Container.create(new ContainerId(id), config, stdio, runtime);
+      Container c = Container.create(new ContainerId(id), config, stdio, runtime());
       if (!request.stdio().stdin() && !request.stdio().terminal()) {
         closeQuietly(c.init().stdin());
       }

@@ -61,6 +61,7 @@ public final class TestInitramfs {
           seq 1 30000 >/tmp/up
           nc 172.30.0.1 7777 </tmp/up >/tmp/down
           echo "%1$s net-tcp-down=$(sha256sum </tmp/down | cut -c1-64) bytes=$(wc -c </tmp/down)"
+          end ;;
         blk-write)
           # A host-made ext4 disk: read the host's file, write ours, unmount (all on disk), off.
           mkdir -p /mnt && mount -t ext4 /dev/vda /mnt && echo "%1$s blk-read=$(cat /mnt/from-host.txt)"
