@@ -3,6 +3,7 @@ package run.cocoon.agent;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import run.cocoon.agent.guest.AgentConsole;
 import run.cocoon.agent.guest.ChildProcesses;
@@ -65,10 +66,19 @@ final class Training {
           AgentConsole.log("training server", e);
         }
       });
-      try (VsockConnection connection = VsockConnection.connectUnix(socket.toString())) {
-        server.trainingConversation(connection);
+      // The client talks from a virtual thread, as the protocol server's connections do: its
+      // waits go through the poller, which then is in the cache too.
+      Thread client = Thread.ofVirtual().start(() -> {
+        try (VsockConnection connection = VsockConnection.connectUnix(socket.toString())) {
+          server.trainingConversation(connection);
+        } catch (IOException e) {
+          AgentConsole.log("training client", e);
+        }
+      });
+      if (!client.join(Duration.ofMillis(SERVE_MILLIS))) {
+        throw new IOException("training: the conversation did not end");
       }
-      if (!serving.join(java.time.Duration.ofMillis(SERVE_MILLIS))) {
+      if (!serving.join(Duration.ofMillis(SERVE_MILLIS))) {
         throw new IOException("training: the server did not return after its conversation");
       }
     } finally {

@@ -6,8 +6,6 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.IntSupplier;
-import run.cocoon.container.SpawnedChildren;
 
 /**
  * What the agent does as the guest's PID 1 before it serves: the standard file systems, cgroup v2
@@ -43,7 +41,6 @@ public final class Pid1 implements GuestControl {
     GuestLibc.interfaceUp("lo");
     pid1.setHostname(cmdline.value(KernelCommandLine.HOSTNAME).orElse(DEFAULT_HOSTNAME));
     cmdline.hostTime().ifPresent(pid1::advanceClockTo);
-    pid1.trackContainerHelpers();
     pid1.reaper = OrphanReaper.start(pid1.children);
     return pid1;
   }
@@ -65,21 +62,6 @@ public final class Pid1 implements GuestControl {
   /** The reaper of orphaned zombies. */
   public OrphanReaper reaper() {
     return reaper;
-  }
-
-  /** The container library's helper processes go through the registry too (it reaps them itself). */
-  private void trackContainerHelpers() {
-    SpawnedChildren.install(new SpawnedChildren() {
-      @Override
-      public int spawn(IntSupplier spawn) {
-        return children.start(spawn::getAsInt, pid -> pid);
-      }
-
-      @Override
-      public void reaped(int pid) {
-        children.release(pid);
-      }
-    });
   }
 
   private void mountAll() throws IOException {

@@ -9,11 +9,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import run.cocoon.testbox.BoxScript;
 import run.cocoon.testbox.NestedBox;
 import run.cocoon.vmm.VmEnd;
@@ -26,6 +28,7 @@ import run.cocoon.vmm.VmEnd;
  */
 @Tag("slow")
 @Tag("guest-jvm")
+@Timeout(value = 12, unit = TimeUnit.MINUTES)
 class AgentBootVmTest {
   private static final Pattern TIMINGS = Pattern.compile(
       "timings kernel-to-init=(-?\\d+)ms jvm-start=(-?\\d+)ms agent-init=(\\d+)ms ready=(\\d+)ms"
@@ -97,22 +100,23 @@ class AgentBootVmTest {
   }
 
   @Test
-  void theHostReachesThePlaceholderOverVsockAndPowersTheGuestOff() throws IOException {
+  void theHostReachesTheAgentOverVsockAndShutsTheGuestDown() throws IOException {
     String dir = "/tmp/cocoon-agent-vsock-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
     String uds = dir + "/v.sock";
     String client = GuestRun.quote(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
         AgentVsockClient.class.getName(), uds));
-    String prefix = "mkdir -p " + dir + "; " + client + " >" + dir + "/client.log 2>&1 & ";
-    String suffix = "; status=$?; wait; cat " + dir + "/client.log; rm -rf " + dir + "; exit $status";
+    String prefix = "mkdir -p " + dir + "; " + client + " >" + dir + "/client.log 2>&1 & client=$!; ";
+    // Once the VM has ended, a client still trying to connect has nothing left to reach.
+    String suffix = "; status=$?; kill $client 2>/dev/null; wait; cat " + dir + "/client.log; "
+        + "rm -rf " + dir + "; exit $status";
     NestedBox.Result r = GuestRun.scenario("agent").initrd(image).memory("512M")
         .timeout(BOOT_TIMEOUT).cmdline("cocoon.time=" + System.currentTimeMillis())
         .flags("--vsock", "3," + uds).shell(prefix, suffix).run();
-    String hello = GuestRun.line(r.stdout(), "AGENT-VSOCK hello=");
-    assertTrue(hello.matches("AGENT-VSOCK hello=cocoon-agent \\S+ ready"), r.describe());
-    assertEquals("AGENT-VSOCK reply=ok poweroff", GuestRun.line(r.stdout(), "AGENT-VSOCK reply="),
-        r.describe());
+    assertTrue(r.stdout().contains("AGENT-VSOCK welcome"), r.describe());
+    assertTrue(r.stdout().contains("AGENT-VSOCK containers=0"), r.describe());
+    assertTrue(r.stdout().contains("AGENT-VSOCK shutdown=ok"), r.describe());
     assertTrue(r.stdout().contains("cocoon-agent: powering off: server finished"), r.describe());
     assertEquals(VmEnd.EXIT_POWERED_OFF, r.exitCode(), r.describe());
     timings(r);

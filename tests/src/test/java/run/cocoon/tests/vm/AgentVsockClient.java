@@ -1,19 +1,17 @@
 package run.cocoon.tests.vm;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import run.cocoon.agent.AgentMain;
+import run.cocoon.agent.client.AgentClient;
+import run.cocoon.agent.client.AgentException;
 import run.cocoon.agent.client.HybridVsock;
-import run.cocoon.agent.protocol.Connection;
 
 /**
  * The host side of {@link AgentBootVmTest}'s vsock boot, run beside the VMM: waits until the
- * agent listens (the VMM refuses the CONNECT until then), reads the placeholder's ready line,
- * sends {@code poweroff} and prints both answers as {@code AGENT-VSOCK} lines.
+ * agent listens (the VMM refuses the CONNECT until then), says hello, lists the containers (none)
+ * and asks for a shutdown, printing each answer as an {@code AGENT-VSOCK} line.
  */
 public final class AgentVsockClient {
   private static final long WAIT_MINUTES = 7;
@@ -21,25 +19,24 @@ public final class AgentVsockClient {
   private AgentVsockClient() {}
 
   public static void main(String[] args) throws Exception {
-    Path socket = Path.of(args[0]);
-    try (Connection connection = connect(socket)) {
-      BufferedReader in = new BufferedReader(
-          new InputStreamReader(connection.input(), StandardCharsets.UTF_8));
-      System.out.println("AGENT-VSOCK hello=" + in.readLine());
-      connection.output().write("poweroff\n".getBytes(StandardCharsets.UTF_8));
-      System.out.println("AGENT-VSOCK reply=" + in.readLine());
+    try (AgentClient client = connect(Path.of(args[0]))) {
+      System.out.println("AGENT-VSOCK welcome");
+      System.out.println("AGENT-VSOCK containers=" + client.list().size());
+      client.shutdown();
+      System.out.println("AGENT-VSOCK shutdown=ok");
     }
   }
 
-  private static Connection connect(Path socket) throws InterruptedException {
+  private static AgentClient connect(Path socket) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(WAIT_MINUTES);
-    Connection connection = null;
     int attempts = 0;
-    while (connection == null) {
+    while (true) {
       attempts++;
       try {
-        connection = HybridVsock.connect(socket, AgentMain.PORT);
-      } catch (IOException e) {
+        AgentClient client = AgentClient.connect(HybridVsock.connector(socket, AgentMain.PORT));
+        System.out.println("AGENT-VSOCK connected after " + attempts + " attempts");
+        return client;
+      } catch (IOException | AgentException e) {
         if (System.nanoTime() > deadline) {
           System.out.println("AGENT-VSOCK gave up after " + attempts + " attempts: " + e.getMessage());
           System.exit(1);
@@ -47,7 +44,5 @@ public final class AgentVsockClient {
         Thread.sleep(500);
       }
     }
-    System.out.println("AGENT-VSOCK connected after " + attempts + " attempts");
-    return connection;
   }
 }
