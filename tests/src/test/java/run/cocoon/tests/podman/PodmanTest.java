@@ -95,7 +95,8 @@ class PodmanTest {
     List<String> args = new ArrayList<>(command());
     args.addAll(List.of("run", "--rm", "-t"));
     args.addAll(LIMITS);
-    args.addAll(List.of(IMAGE, "tty"));
+    // the sleep: podman -t may attach after a command this short has already ended (runtime.md)
+    args.addAll(List.of(IMAGE, "sh", "-c", "'tty; sleep 1'"));
     Result r = run(List.of("script", "-qc", String.join(" ", args), "/dev/null"), 300);
     assertEquals(0, r.code, r.out);
     assertEquals("/dev/pts/0", r.out.strip());
