@@ -37,6 +37,8 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -56,7 +58,7 @@ enum op {
   OP_SETRESGID = 16, OP_SETRESUID = 17, OP_KEEPCAPS = 18, OP_CAPBSET_DROP = 19,
   OP_CAPSET = 20, OP_AMBIENT_RAISE = 21, OP_NO_NEW_PRIVS = 22, OP_CHDIR = 23,
   OP_READY = 24, OP_WAIT_START = 25, OP_EXEC = 26, OP_SYMLINK = 27, OP_SETCTTY = 28,
-  OP_DETACH = 29,
+  OP_DETACH = 29, OP_CONSOLE = 30,
 };
 /* DETACH modes: when the relay leaves (the container outlives the caller, see do_fork). */
 #define DETACH_AT_READY 1 /* create: the process waits for start on an exec FIFO */
@@ -77,11 +79,11 @@ struct rec { uint32_t op, nnum, nstr; uint64_t *num; char **str; };
 /* Fewest numbers and strings each operation reads (index: opcode); a record with fewer is a
  * corrupt plan, refused before it is acted on. */
 static const uint8_t MIN_NUMS[] = {0, 0, 1, 1, 0, 0, 0, 2, 0, 1, 0, 0, 0, 0, 3, 0,
-                                   1, 1, 1, 0, 3, 0, 0, 0, 0, 0, 1, 0, 0, 1};
+                                   1, 1, 1, 0, 3, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0};
 static const uint8_t MIN_STRS[] = {0, 1, 0, 1, 0, 0, 1, 4, 1, 1, 1, 1, 1, 0, 0, 0,
-                                   0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 2, 2, 0, 0};
+                                   0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 2, 2, 0, 0, 1};
 _Static_assert(sizeof MIN_NUMS == sizeof MIN_STRS, "one arity entry per opcode");
-_Static_assert(sizeof MIN_NUMS == OP_DETACH + 1, "arity table covers every opcode");
+_Static_assert(sizeof MIN_NUMS == OP_CONSOLE + 1, "arity table covers every opcode");
 
 static unsigned char *plan;
 static size_t plan_len, plan_pos;
@@ -246,6 +248,41 @@ static void do_readonly(const char *rel) {
             NULL) < 0)
     fail(OP_READONLY);
   close(fd);
+}
+
+/* runc's --console-socket: a pty from the container's own devpts (so ttyname works inside),
+ * the master sent to the caller's Unix socket with SCM_RIGHTS, the slave as stdio. */
+static void do_console(const char *sock_path) {
+  int ptmx = open_in_root("dev/ptmx", O_RDWR | O_NOCTTY);
+  if (ptmx < 0) fail(OP_CONSOLE);
+  int unlock = 0;
+  if (ioctl(ptmx, TIOCSPTLCK, &unlock) < 0) fail(OP_CONSOLE);
+  int slave = ioctl(ptmx, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+  if (slave < 0) fail(OP_CONSOLE);
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (strlen(sock_path) >= sizeof addr.sun_path) { errno = ENAMETOOLONG; fail(OP_CONSOLE); }
+  strcpy(addr.sun_path, sock_path);
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0 || connect(s, (struct sockaddr *)&addr, sizeof addr) < 0) fail(OP_CONSOLE);
+  char name[] = "/dev/ptmx";
+  struct iovec iov = {.iov_base = name, .iov_len = sizeof name - 1};
+  union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+  memset(&u, 0, sizeof u);
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                       .msg_controllen = sizeof u.buf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &ptmx, sizeof(int));
+  ssize_t n;
+  do { n = sendmsg(s, &msg, 0); } while (n < 0 && errno == EINTR);
+  if (n < 0) fail(OP_CONSOLE);
+  close(s);
+  close(ptmx);
+  for (int fd = 0; fd < 3; fd++)
+    if (dup2(slave, fd) < 0) fail(OP_CONSOLE);
+  if (slave > 2) close(slave);
 }
 
 static void do_pivot_root(void) {
@@ -459,6 +496,7 @@ int main(void) {
         close(START_FD);
         break;
       }
+      case OP_CONSOLE: do_console(s[0]); break;
       case OP_SETCTTY: if (ioctl(0, TIOCSCTTY, 0) < 0) fail(OP_SETCTTY); break;
       case OP_EXEC: close(START_FD); do_exec(&r);
       default: errno = EINVAL; fail(STEP_DECODE_PLAN);

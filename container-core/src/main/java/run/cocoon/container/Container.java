@@ -48,7 +48,8 @@ public final class Container implements AutoCloseable {
     checkTerminal(config.process(), stdio);
     Cgroup cgroup = runtime.cgroups().create(id, config.resources());
     try {
-      var plan = PlanBuilder.create(config, cgroup.procsFiles(), runtime.capLastCap());
+      var plan = PlanBuilder.create(config, cgroup.procsFiles(), runtime.capLastCap(),
+          stdio instanceof Stdio.ConsoleSocket cs ? cs.path() : null);
       ContainerProcess init = ContainerProcess.spawn(runtime.helper(), plan, stdio, id.value());
       return new Container(id, config, runtime, cgroup, init);
     } catch (RuntimeException e) {
@@ -64,6 +65,12 @@ public final class Container implements AutoCloseable {
   /** With {@link Stdio.Fds} the caller may hand over a terminal (the slave side of its pty). */
   static void checkTerminal(ContainerConfig.ProcessConfig p, Stdio stdio) {
     if (stdio instanceof Stdio.Fds) {
+      return;
+    }
+    if (stdio instanceof Stdio.ConsoleSocket) {
+      if (!p.terminal()) {
+        throw new IllegalArgumentException("a console socket needs process.terminal: true");
+      }
       return;
     }
     if (p.terminal() != stdio instanceof Stdio.Terminal) {
@@ -156,6 +163,9 @@ public final class Container implements AutoCloseable {
       throw new IllegalStateException("container " + id + " is " + state() + ", not RUNNING");
     }
     checkTerminal(process, stdio);
+    if (stdio instanceof Stdio.ConsoleSocket) {
+      throw new IllegalArgumentException("exec takes a terminal as Stdio.terminal or Stdio.fds");
+    }
     int flags = config.unshareFlags();
     for (ContainerConfig.NamespaceJoin j : config.joins()) {
       flags |= j.cloneFlag();

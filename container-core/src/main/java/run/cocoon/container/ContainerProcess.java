@@ -125,6 +125,14 @@ public final class ContainerProcess implements AutoCloseable {
           childFds[1] = pty[1];
           childFds[2] = pty[1];
         }
+        case Stdio.ConsoleSocket c -> {
+          // stdio until the plan's CONSOLE step puts the pty slave there
+          int devNull = Sys.open("/dev/null", Sys.O_RDWR | Sys.O_CLOEXEC);
+          childSide.add(devNull);
+          childFds[0] = devNull;
+          childFds[1] = devNull;
+          childFds[2] = devNull;
+        }
         case Stdio.Fds f -> {
           childFds[0] = f.stdin();
           childFds[1] = f.stdout();

@@ -53,7 +53,8 @@ public final class DetachedContainer {
       cgroup = runtime.cgroups().create(id, config.resources());
       List<PlanOp> plan = new ArrayList<>();
       plan.add(new PlanOp.Detach(PlanOp.Detach.AT_READY));
-      plan.addAll(PlanBuilder.create(config, cgroup.procsFiles(), runtime.capLastCap()));
+      plan.addAll(PlanBuilder.create(config, cgroup.procsFiles(), runtime.capLastCap(),
+          stdio instanceof Stdio.ConsoleSocket cs ? cs.path() : null));
       ContainerProcess init = ContainerProcess.spawn(runtime.helper(), plan, stdio, id.value(), fifo);
       int pid = init.pid();
       // The relay leaves at READY; reap it now so a caller that exits at once leaves no zombie.
@@ -163,6 +164,9 @@ public final class DetachedContainer {
       throw new IllegalStateException("container " + h.id() + " is not running");
     }
     Container.checkTerminal(process, stdio);
+    if (stdio instanceof Stdio.ConsoleSocket) {
+      throw new IllegalArgumentException("exec takes a terminal as Stdio.terminal or Stdio.fds");
+    }
     List<PlanOp> plan = new ArrayList<>();
     if (detach) {
       plan.add(new PlanOp.Detach(PlanOp.Detach.AT_EXEC));

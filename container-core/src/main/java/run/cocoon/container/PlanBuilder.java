@@ -33,6 +33,15 @@ public final class PlanBuilder {
 
   /** The plan for creating a container whose process waits for start before its execve. */
   public static List<PlanOp> create(ContainerConfig c, List<String> cgroupProcsFiles, int capLastCap) {
+    return create(c, cgroupProcsFiles, capLastCap, null);
+  }
+
+  /**
+   * {@link #create(ContainerConfig, List, int)} where, if {@code consoleSocket} is not null, the
+   * process's pty is made in its own devpts once it is mounted and its master sent there.
+   */
+  public static List<PlanOp> create(ContainerConfig c, List<String> cgroupProcsFiles, int capLastCap,
+      String consoleSocket) {
     List<PlanOp> ops = new ArrayList<>();
     // The relay unshares (or joins) only the PID namespace: it applies to the children it forks.
     for (ContainerConfig.NamespaceJoin j : c.joins()) {
@@ -56,7 +65,7 @@ public final class PlanBuilder {
     }
     ops.add(new PlanOp.Unshare(c.unshareFlags() & ~SpecValidator.CLONE_NEWPID));
     ops.add(new PlanOp.SetSid());
-    if (c.process().terminal()) {
+    if (c.process().terminal() && consoleSocket == null) {
       ops.add(new PlanOp.SetCtty());
     }
     if (c.hostname() != null) {
@@ -113,6 +122,10 @@ public final class PlanBuilder {
       if (devpts) {
         ops.add(new PlanOp.Symlink("pts/ptmx", "dev/ptmx"));
       }
+    }
+    if (consoleSocket != null) {
+      ops.add(new PlanOp.Console(consoleSocket));
+      ops.add(new PlanOp.SetCtty());
     }
     for (String p : c.maskedPaths()) {
       ops.add(new PlanOp.Mask(p.substring(1)));

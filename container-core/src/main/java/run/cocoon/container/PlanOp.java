@@ -195,6 +195,15 @@ public sealed interface PlanOp {
     public long[] nums() { return new long[] {mode}; }
   }
 
+  /**
+   * Make a pty in the container's devpts ({@code dev/ptmx} in the root), send its master to the
+   * Unix socket at {@code socketPath} (SCM_RIGHTS) and make the slave fds 0-2.
+   */
+  record Console(String socketPath) implements PlanOp {
+    public int opcode() { return 30; }
+    public List<String> strings() { return List.of(socketPath); }
+  }
+
   /** A step name for the helper's step code (an opcode or one of its own steps). */
   static String stepName(int step) {
     return switch (step) {
@@ -227,6 +236,7 @@ public sealed interface PlanOp {
       case 27 -> "symlink";
       case 28 -> "set controlling terminal";
       case 29 -> "detach";
+      case 30 -> "console socket";
       case 100 -> "read plan";
       case 101 -> "decode plan";
       case 102 -> "relay";

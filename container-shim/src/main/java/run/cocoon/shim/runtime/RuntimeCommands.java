@@ -112,16 +112,9 @@ final class RuntimeCommands {
         sd.save(s); // before any side effect: delete --force finds the cgroup of a killed create
         DetachedContainer.Handle h;
         if (config.process().terminal()) {
-          try (ConsoleSocket.Pty pty = ConsoleSocket.openPty(TTY_ROWS, TTY_COLS)) {
-            h = DetachedContainer.create(id, config, Stdio.fds(pty.slave(), pty.slave(), pty.slave()),
-                rt, sd.execFifo(id));
-            try {
-              ConsoleSocket.send(consoleSocket.toString(), pty.master());
-            } catch (RuntimeException e) {
-              DetachedContainer.delete(h);
-              throw e;
-            }
-          }
+          // The pty is made inside the container's devpts and its master sent by the helper.
+          h = DetachedContainer.create(id, config,
+              Stdio.consoleSocket(consoleSocket.toAbsolutePath().toString()), rt, sd.execFifo(id));
         } else {
           // The caller's fds 0-2 (conmon's pipes) become the container's.
           h = DetachedContainer.create(id, config, Stdio.fds(0, 1, 2), rt, sd.execFifo(id));

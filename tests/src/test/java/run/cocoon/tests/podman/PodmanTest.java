@@ -89,6 +89,19 @@ class PodmanTest {
     assertEquals(List.of(), runtimeStates());
   }
 
+  @Test
+  void terminalFromTheContainersOwnDevpts() throws Exception {
+    // -t: conmon passes --console-socket; script(1) gives podman a terminal to attach to
+    List<String> args = new ArrayList<>(command());
+    args.addAll(List.of("run", "--rm", "-t"));
+    args.addAll(LIMITS);
+    // the sleep: podman -t may attach after a command this short has already ended (runtime.md)
+    args.addAll(List.of(IMAGE, "sh", "-c", "'tty; sleep 1'"));
+    Result r = run(List.of("script", "-qc", String.join(" ", args), "/dev/null"), 300);
+    assertEquals(0, r.code, r.out);
+    assertEquals("/dev/pts/0", r.out.strip());
+  }
+
   private static List<String> runtimeStates() throws IOException {
     Path root = dir.resolve("runtime-root");
     if (!Files.isDirectory(root)) {
@@ -102,14 +115,18 @@ class PodmanTest {
   record Result(int code, String out) {}
 
   private static Result podman(List<String> args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of("podman",
+    List<String> cmd = new ArrayList<>(command());
+    cmd.addAll(args);
+    return run(cmd, 300);
+  }
+
+  private static List<String> command() throws IOException {
+    writeRuntimeWrapper();
+    return List.of("podman",
         "--root", dir.resolve("storage").toString(),
         "--runroot", dir.resolve("runroot").toString(),
         "--cgroup-manager=cgroupfs", "--events-backend=none",
-        "--runtime", dir.resolve("runtime").toString()));
-    writeRuntimeWrapper();
-    cmd.addAll(args);
-    return run(cmd, 300);
+        "--runtime", dir.resolve("runtime").toString());
   }
 
   /** cocoon-runtime with its state root under the test directory. */
