@@ -6,6 +6,7 @@ import run.cocoon.agent.guest.KernelCommandLine;
 import run.cocoon.agent.guest.Pid1;
 import run.cocoon.agent.guest.Uptime;
 import run.cocoon.agent.guest.VsockListener;
+import run.cocoon.agent.protocol.Reply;
 
 /**
  * The guest agent: PID 1 of the guest. Sets the guest up ({@link Pid1}), listens on vsock port
@@ -56,13 +57,13 @@ public final class AgentMain {
       });
       pid1.warnings().forEach(AgentConsole::log);
       VsockListener listener = VsockListener.bind(PORT);
-      printTimings(mainUptime, mainNanos, linkedNanos, setupNanos);
+      Reply.BootPhases boot = printTimings(mainUptime, mainNanos, linkedNanos, setupNanos);
       if (cmdline.value(KernelCommandLine.SELFTEST).filter("poweroff"::equals).isPresent()) {
         listener.close();
         SelfTest.report(pid1);
         pid1.powerOff("self-test done");
       }
-      server().serve(listener, pid1);
+      server().serve(listener, pid1, boot);
       pid1.powerOff("server finished");
     } catch (Throwable t) {
       AgentConsole.log("fatal", t);
@@ -73,9 +74,9 @@ public final class AgentMain {
   /**
    * {@code ready in N ms (jvm M ms)}: N since the kernel started, M from {@code /init} to the
    * agent's {@code main}; then the phases, the agent's own split into linking the libc calls,
-   * the PID-1 setup and the rest (listening).
+   * the PID-1 setup and the rest (listening). Returns the phases for the host's {@code hello}.
    */
-  private static void printTimings(long mainUptime, long mainNanos, long linkedNanos,
+  private static Reply.BootPhases printTimings(long mainUptime, long mainNanos, long linkedNanos,
       long setupNanos) {
     long readyUptime = Uptime.millis();
     long now = System.nanoTime();
@@ -88,6 +89,7 @@ public final class AgentMain {
         + "ms libc-link=" + millis(mainNanos, linkedNanos) + "ms setup="
         + millis(linkedNanos, setupNanos) + "ms listen=" + millis(setupNanos, now)
         + "ms vm-info=" + System.getProperty("java.vm.info").replace(' ', '_'));
+    return new Reply.BootPhases(initUptime, jvmMillis, millis(mainNanos, now));
   }
 
   private static long millis(long fromNanos, long toNanos) {

@@ -61,7 +61,7 @@ final class Training {
     try (VsockListener listener = VsockListener.bindUnix(socket)) {
       Thread serving = Thread.ofPlatform().name("cocoon-train-serve").start(() -> {
         try {
-          server.serve(listener, guest);
+          server.serve(listener, guest, null);
         } catch (Exception e) {
           AgentConsole.log("training server", e);
         }

@@ -75,15 +75,23 @@ public final class VmContainer implements AutoCloseable {
     long created;
     long firstOutput;
     long exited;
+    /** The guest's own split of "boot to agent", from the agent's hello answer. */
+    Reply.BootPhases guest;
 
     private static String ms(long from, long to) {
       return to == 0 ? "-" : (to - from) / 1_000_000 + " ms";
     }
 
+    private static String ms(long millis) {
+      return millis < 0 ? "-" : millis + " ms";
+    }
+
     @Override
     public String toString() {
+      String split = guest == null ? "" : " (kernel " + ms(guest.kernelMillis()) + ", JVM start "
+          + ms(guest.jvmMillis()) + ", agent init " + ms(guest.agentInitMillis()) + ")";
       return "vm build " + ms(start, vmBuilt) + ", boot to agent " + ms(vmBuilt, agentReady)
-          + ", container create " + ms(agentReady, created) + ", first output "
+          + split + ", container create " + ms(agentReady, created) + ", first output "
           + ms(created, firstOutput) + ", total to exit " + ms(start, exited);
     }
   }
@@ -137,6 +145,7 @@ public final class VmContainer implements AutoCloseable {
       throw e;
     }
     timing.agentReady = System.nanoTime();
+    timing.guest = c.client.welcome().boot();
     return c;
   }
 

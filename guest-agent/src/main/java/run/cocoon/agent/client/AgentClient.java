@@ -35,6 +35,7 @@ public final class AgentClient implements AutoCloseable {
   private final AtomicLong ids = new AtomicLong();
   private final Thread reader;
   private volatile IOException broken;
+  private Reply.Welcome welcome;
 
   private AgentClient(Connector connector, Connection control) {
     this.connector = connector;
@@ -52,14 +53,20 @@ public final class AgentClient implements AutoCloseable {
     try {
       Reply r = client.call(new Request.Hello(ProtocolLimits.VERSION, System.currentTimeMillis()),
           REQUEST_TIMEOUT);
-      if (!(r instanceof Reply.Welcome)) {
+      if (!(r instanceof Reply.Welcome w)) {
         throw new IOException("the agent answered hello with " + r);
       }
+      client.welcome = w;
     } catch (IOException | AgentException | RuntimeException e) {
       client.close();
       throw e;
     }
     return client;
+  }
+
+  /** The agent's answer to this client's hello: its version and how its guest's start went. */
+  public Reply.Welcome welcome() {
+    return welcome;
   }
 
   private void readReplies() {

@@ -4,8 +4,14 @@ import java.util.List;
 
 /** The agent's answers; every request gets exactly one, with the request's id. */
 public sealed interface Reply extends Body {
-  /** Answer to hello. */
-  record Welcome(int version, String agent) implements Reply {}
+  /** Answer to hello; {@code boot} is null where the agent is not a guest's PID 1. */
+  record Welcome(int version, String agent, BootPhases boot) implements Reply {}
+
+  /**
+   * How the guest's start was spent, as the guest measured it: kernel start to {@code /init},
+   * {@code /init} to the agent's {@code main} (the JVM's start), and {@code main} to listening.
+   */
+  record BootPhases(long kernelMillis, long jvmMillis, long agentInitMillis) {}
 
   /** The request was done. */
   record Ok() implements Reply {}

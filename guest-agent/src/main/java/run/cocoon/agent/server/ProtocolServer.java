@@ -48,13 +48,19 @@ public final class ProtocolServer implements AutoCloseable {
    * @param setClock sets the guest clock to the host's time from {@code hello} (epoch millis)
    */
   public ProtocolServer(ContainerBackend backend, Runnable onShutdown, LongConsumer setClock) {
-    this(backend, onShutdown, setClock, ProtocolLimits.FIRST_FRAME_TIMEOUT_MILLIS);
+    this(backend, onShutdown, setClock, null, ProtocolLimits.FIRST_FRAME_TIMEOUT_MILLIS);
+  }
+
+  /** @param boot the guest's start-up phases for {@code hello}'s answer (null: not a guest) */
+  public ProtocolServer(ContainerBackend backend, Runnable onShutdown, LongConsumer setClock,
+      Reply.BootPhases boot) {
+    this(backend, onShutdown, setClock, boot, ProtocolLimits.FIRST_FRAME_TIMEOUT_MILLIS);
   }
 
   ProtocolServer(ContainerBackend backend, Runnable onShutdown, LongConsumer setClock,
-      long firstFrameTimeoutMillis) {
+      Reply.BootPhases boot, long firstFrameTimeoutMillis) {
     this.backend = backend;
-    this.handler = new RequestHandler(backend, onShutdown, setClock);
+    this.handler = new RequestHandler(backend, onShutdown, setClock, boot);
     this.firstFrameTimeoutMillis = firstFrameTimeoutMillis;
   }
 

@@ -9,12 +9,14 @@ final class RequestHandler {
   private final ContainerBackend backend;
   private final Runnable onShutdown;
   private final java.util.function.LongConsumer setClock;
+  private final Reply.BootPhases boot;
 
   RequestHandler(ContainerBackend backend, Runnable onShutdown,
-      java.util.function.LongConsumer setClock) {
+      java.util.function.LongConsumer setClock, Reply.BootPhases boot) {
     this.backend = backend;
     this.onShutdown = onShutdown;
     this.setClock = setClock;
+    this.boot = boot;
   }
 
   Reply handle(Request request) throws InterruptedException {
@@ -28,7 +30,7 @@ final class RequestHandler {
           if (h.hostTimeMillis() > 0) {
             setClock.accept(h.hostTimeMillis());
           }
-          yield new Reply.Welcome(ProtocolLimits.VERSION, AgentVersion.NAME);
+          yield new Reply.Welcome(ProtocolLimits.VERSION, AgentVersion.NAME, boot);
         }
         case Request.Create c -> new Reply.Started(backend.create(c));
         case Request.Start s -> {

@@ -14,6 +14,7 @@ import run.cocoon.agent.guest.GuestControl;
 import run.cocoon.agent.guest.VsockConnection;
 import run.cocoon.agent.guest.VsockListener;
 import run.cocoon.agent.protocol.Connection;
+import run.cocoon.agent.protocol.Reply;
 import run.cocoon.container.ContainerRuntime;
 import run.cocoon.container.SpawnedChildren;
 
@@ -23,7 +24,8 @@ import run.cocoon.container.SpawnedChildren;
  */
 public final class VsockAgentServer implements AgentServer {
   @Override
-  public void serve(VsockListener listener, GuestControl guest) throws IOException {
+  public void serve(VsockListener listener, GuestControl guest, Reply.BootPhases boot)
+      throws IOException {
     ChildProcesses children = guest.children();
     // The container library's helpers are children of PID 1 that it reaps itself.
     SpawnedChildren.install(new SpawnedChildren() {
@@ -39,7 +41,7 @@ public final class VsockAgentServer implements AgentServer {
     });
     GuestContainers containers = new GuestContainers(ContainerRuntime::defaults, new GuestRootfs());
     try (ProtocolServer server = new ProtocolServer(containers, listener::close,
-        millis -> guest.setClock(Instant.ofEpochMilli(millis)))) {
+        millis -> guest.setClock(Instant.ofEpochMilli(millis)), boot)) {
       accept(listener, server);
     } finally {
       containers.stopAll();

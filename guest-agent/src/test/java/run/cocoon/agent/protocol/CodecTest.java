@@ -28,7 +28,7 @@ class CodecTest {
         new Request.Stats("c1"), new Request.ListContainers(), new Request.Delete("c1", true),
         new Request.Shutdown(), new Request.Attach("c1", "e1", Request.Stream.STDERR),
         new Request.Resize("c1", null, 24, 80),
-        new Reply.Welcome(1, "cocoon-agent/dev"), new Reply.Ok(), new Reply.Started(7),
+        new Reply.Welcome(1, "cocoon-agent/dev", new Reply.BootPhases(700, 1400, 900)), new Reply.Ok(), new Reply.Started(7),
         new Reply.Exited(137, 9, true), new Reply.Statistics(1, 2, 3, 4),
         new Reply.Containers(List.of(new Reply.ContainerInfo("c1", "running", 7))),
         new Reply.Error(Reply.Code.NOT_FOUND, "no container c2"));

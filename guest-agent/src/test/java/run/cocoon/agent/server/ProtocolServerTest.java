@@ -166,7 +166,7 @@ class ProtocolServerTest {
     Path socket = dir.resolve("agent.sock");
     listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
     listener.bind(UnixDomainSocketAddress.of(socket));
-    server = new ProtocolServer(backend, shutdown::countDown, clock::set, SILENCE_MILLIS);
+    server = new ProtocolServer(backend, shutdown::countDown, clock::set, null, SILENCE_MILLIS);
     acceptor = Thread.ofPlatform().daemon().start(() -> {
       try {
         while (true) {
