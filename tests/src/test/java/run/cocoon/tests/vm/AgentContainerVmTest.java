@@ -7,7 +7,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.Tag;
 import run.cocoon.testbox.NestedBox;
 import run.cocoon.testbox.VmTestHost;
@@ -21,6 +23,7 @@ import run.cocoon.testbox.VmTestHost;
  */
 @Tag("slow")
 @Tag("guest-jvm")
+@Timeout(value = 14, unit = TimeUnit.MINUTES)
 class AgentContainerVmTest {
   /** A JVM boots inside an emulated nested guest: minutes on a busy host. */
   private static final Duration TIMEOUT = Duration.ofMinutes(12);
