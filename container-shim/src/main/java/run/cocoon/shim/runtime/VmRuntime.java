@@ -49,8 +49,12 @@ import run.cocoon.shim.vm.VmContainer;
 final class VmRuntime {
   /** The container's id inside its VM (one container per VM; runtime ids may be longer). */
   static final String AGENT_CONTAINER = "container";
-  /** How long create waits for the keeper: the agent's boot bound plus the disk and the create. */
-  static final Duration KEEPER_READY_TIMEOUT = VmContainer.AGENT_READY_TIMEOUT.plusMinutes(2);
+  /**
+   * How long create waits for the keeper: longer than the keeper's own bounds (the agent's boot,
+   * then the create request) plus the keeper's JVM start, so the keeper's error is the one seen.
+   */
+  static final Duration KEEPER_READY_TIMEOUT = VmContainer.AGENT_READY_TIMEOUT
+      .plus(AgentClient.REQUEST_TIMEOUT).plusMinutes(3);
   /** How long a state, start, kill or exec call waits for the agent before giving up on it. */
   static final Duration AGENT_CALL_TIMEOUT = Duration.ofSeconds(20);
   /** Pause between looks at the keeper's readiness file. */
