@@ -263,7 +263,9 @@ final class VmRuntime {
       throw new RuntimeCliException("exec --tty is not supported in VM isolation yet");
     }
     Path dir = sd.dir(new ContainerId(s.id()));
-    String exec = "exec-" + HexFormat.of().formatHex(java.security.SecureRandom.getSeed(6));
+    byte[] random = new byte[6];
+    new java.security.SecureRandom().nextBytes(random);
+    String exec = "exec-" + HexFormat.of().formatHex(random);
     ObjectNode p = Codec.json().valueToTree(process);
     AgentClient client = connect(dir);
     try {
