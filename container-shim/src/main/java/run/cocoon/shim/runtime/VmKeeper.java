@@ -28,7 +28,10 @@ import run.cocoon.shim.vm.VmContainer;
  * to fds 1 and 2, which carry the container's output.
  */
 public final class VmKeeper {
-  /** Exit status when the VM or the agent failed after the container was created. */
+  /**
+   * Exit status when the VM or the agent failed after the container was created, or the agent
+   * reported an exit code outside 0-255.
+   */
   static final int VM_FAILED_EXIT = 255;
   /** Exit status when the container could not be created (create reports why). */
   static final int CREATE_FAILED_EXIT = 1;
@@ -82,7 +85,8 @@ public final class VmKeeper {
       log.println("container exited: code " + exited.exitCode() + ", signal " + exited.signal()
           + (exited.oomKilled() ? ", OOM-killed" : ""));
       // exitCode is already 128 + signal for a signalled process: what conmon makes of either.
-      code = exited.exitCode();
+      // The guest is not trusted: a code no process can have is reported as a lost VM.
+      code = exited.exitCode() >= 0 && exited.exitCode() <= 255 ? exited.exitCode() : VM_FAILED_EXIT;
     } catch (IOException | AgentException | RuntimeException e) {
       log.println("lost the container: " + e);
       code = VM_FAILED_EXIT;

@@ -9,8 +9,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import run.cocoon.testbox.NestedBox;
 import run.cocoon.testbox.VmTestHost;
 
@@ -22,6 +24,7 @@ import run.cocoon.testbox.VmTestHost;
  */
 @Tag("slow")
 @Tag("guest-jvm")
+@Timeout(value = 45, unit = TimeUnit.MINUTES)
 class PodmanVmTest {
   /** Two VMs, each booting a guest JVM under emulation, and a dozen runtime JVM starts. */
   private static final Duration TIMEOUT = Duration.ofMinutes(40);

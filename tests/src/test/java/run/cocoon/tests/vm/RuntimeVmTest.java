@@ -7,8 +7,10 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import run.cocoon.testbox.NestedBox;
 import run.cocoon.testbox.VmTestHost;
 
@@ -21,6 +23,7 @@ import run.cocoon.testbox.VmTestHost;
  */
 @Tag("slow")
 @Tag("guest-jvm")
+@Timeout(value = 30, unit = TimeUnit.MINUTES)
 class RuntimeVmTest {
   /** Three VMs, each booting a guest JVM under emulation, and ~25 runtime JVM starts. */
   private static final Duration TIMEOUT = Duration.ofMinutes(25);
