@@ -53,6 +53,10 @@ final class RuntimeCommands {
       return main.stateDir();
     }
 
+    static boolean vm(RuntimeState s) {
+      return "vm".equals(s.isolation());
+    }
+
     RuntimeState existing(ContainerId id) {
       RuntimeState s = state().load(id);
       if (s == null) {
@@ -82,11 +86,15 @@ final class RuntimeCommands {
     @Parameters(index = "0", description = "container id")
     String rawId;
 
+    /** In VM isolation, the VM keeper this JVM started (its parent, so {@code run} can wait). */
+    Process keeper;
+
     /** Validates everything, creates the container blocked before execve, records its state. */
     RuntimeState create() throws IOException {
       ContainerId id = id(rawId);
       Path b = bundle.toAbsolutePath().normalize();
-      ContainerConfig config = SpecValidator.loadBundle(b);
+      OciSpec spec = OciSpec.read(b.resolve("config.json"));
+      ContainerConfig config = SpecValidator.validate(spec, b);
       String iso = main.isolation != null ? main.isolation
           : config.annotations().getOrDefault(Isolation.ANNOTATION, "container");
       Isolation.named(iso).checkAvailable();
@@ -98,6 +106,9 @@ final class RuntimeCommands {
       }
       if (main.systemdCgroup) {
         main.log("info", "--systemd-cgroup: cgroups are managed directly (cgroupfs)");
+      }
+      if (Isolation.named(iso).name().equals("vm")) {
+        return createVm(id, b, config, VmRuntime.check(spec, config));
       }
       ContainerRuntime rt = ContainerRuntime.defaults();
       StateDir sd = state();
@@ -143,6 +154,25 @@ final class RuntimeCommands {
         }
       }
     }
+
+    private RuntimeState createVm(ContainerId id, Path b, ContainerConfig config, VmBundle vmb)
+        throws IOException {
+      StateDir sd = state();
+      sd.claim(id);
+      boolean done = false;
+      try {
+        VmRuntime.Created c = VmRuntime.create(main, sd, id, b, config, vmb);
+        keeper = c.keeper();
+        writePidFile(pidFile, c.state().pid());
+        main.log("debug", "created " + id + " in a VM, keeper pid " + c.state().pid());
+        done = true;
+        return c.state();
+      } finally {
+        if (!done) {
+          VmRuntime.delete(sd, id, null);
+        }
+      }
+    }
   }
 
   static void writePidFile(Path pidFile, int pid) throws IOException {
@@ -175,7 +205,13 @@ final class RuntimeCommands {
       RuntimeState s = existing(id);
       String status = state().status(s);
       switch (status) {
-        case "created" -> DetachedContainer.start(state().execFifo(id));
+        case "created" -> {
+          if (vm(s)) {
+            VmRuntime.start(state(), s);
+          } else {
+            DetachedContainer.start(state().execFifo(id));
+          }
+        }
         case "stopped" -> throw new RuntimeCliException("cannot start a container that has stopped");
         default -> throw new RuntimeCliException("cannot start an already running container");
       }
@@ -231,7 +267,9 @@ final class RuntimeCommands {
       if (!status.equals("created") && !status.equals("running")) {
         throw new RuntimeCliException("container not running");
       }
-      if (all) {
+      if (vm(s)) {
+        VmRuntime.kill(state(), s, sig, all);
+      } else if (all) {
         DetachedContainer.signalAll(s.handle(), sig);
       } else if (!DetachedContainer.signal(s.handle(), sig)) {
         throw new RuntimeCliException("container not running");
@@ -257,6 +295,16 @@ final class RuntimeCommands {
         throw new RuntimeCliException("container does not exist");
       }
       RuntimeState s = sd.load(id);
+      if (s != null && vm(s) || s == null && Files.exists(sd.dir(id).resolve(VmRuntime.KEEPER))) {
+        if ((s == null || s.pid() == 0) && !force) {
+          throw new RuntimeCliException("container " + id + " is being created; use --force");
+        }
+        if (s != null && s.pid() != 0 && !force && sd.status(s).equals("running")) {
+          throw new RuntimeCliException("cannot delete container " + id + " that is not stopped: running");
+        }
+        VmRuntime.delete(sd, id, s);
+        return 0;
+      }
       if (s == null || s.pid() == 0) {
         if (!force) {
           throw new RuntimeCliException("container " + id + " is being created; use --force");
@@ -292,6 +340,23 @@ final class RuntimeCommands {
       }
       RuntimeState s = create();
       ContainerId id = new ContainerId(s.id());
+      if (vm(s)) {
+        VmRuntime.start(state(), s);
+        if (detach) {
+          return 0;
+        }
+        int code;
+        try {
+          code = keeper.waitFor();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new RuntimeCliException("interrupted");
+        }
+        if (!keep) {
+          VmRuntime.delete(state(), id, s);
+        }
+        return code;
+      }
       DetachedContainer.start(state().execFifo(id));
       if (detach) {
         return 0;
@@ -361,6 +426,9 @@ final class RuntimeCommands {
       if (!state().status(s).equals("running")) {
         throw new RuntimeCliException("cannot exec in a stopped container");
       }
+      if (vm(s)) {
+        return VmRuntime.exec(state(), s, p, detach);
+      }
       ContainerProcess proc;
       if (pc.terminal()) {
         if (consoleSocket == null) {
@@ -428,7 +496,11 @@ final class RuntimeCommands {
     @Override
     public Integer call() throws IOException {
       RuntimeState s = existing(id(rawId));
-      List<Integer> pids = new ArrayList<>(DetachedContainer.pids(s.handle()));
+      // In VM isolation the container's processes are in the guest; the host process that holds
+      // them is the keeper.
+      List<Integer> pids = vm(s)
+          ? (state().status(s).equals("stopped") ? List.of() : List.of(s.pid()))
+          : new ArrayList<>(DetachedContainer.pids(s.handle()));
       if (format.equals("json")) {
         System.out.println(StateFiles.JSON.writeValueAsString(pids));
         return 0;

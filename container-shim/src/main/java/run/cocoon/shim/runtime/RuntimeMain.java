@@ -11,6 +11,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import run.cocoon.container.ContainerException;
+import run.cocoon.shim.image.ImageException;
 import run.cocoon.shim.run.IsolationUnavailableException;
 import run.cocoon.shim.run.StateFiles;
 
@@ -117,7 +118,8 @@ public final class RuntimeMain implements Runnable {
 
   private static String message(Exception e) {
     if (e instanceof RuntimeCliException || e instanceof IsolationUnavailableException
-        || e instanceof ContainerException || e instanceof IllegalArgumentException
+        || e instanceof ContainerException || e instanceof ImageException
+        || e instanceof IllegalArgumentException
         || e instanceof IllegalStateException) {
       return e.getMessage();
     }

@@ -83,6 +83,9 @@ final class StateDir {
     if (s.pid() == 0) {
       return "creating";
     }
+    if ("vm".equals(s.isolation())) {
+      return VmRuntime.status(this, s);
+    }
     if (!DetachedContainer.isAlive(s.handle())) {
       return "stopped";
     }

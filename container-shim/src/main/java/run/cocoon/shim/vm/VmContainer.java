@@ -202,6 +202,17 @@ public final class VmContainer implements AutoCloseable {
    */
   public void start(InputStream in, OutputStream out, OutputStream err)
       throws IOException, AgentException {
+    create(in, out, err);
+    client.start(spec.id());
+  }
+
+  /**
+   * Creates the container and connects its stdio like {@link #start}, but leaves its process
+   * waiting for a {@code start} request (which another agent client, e.g. a later
+   * {@code cocoon-runtime start}, may send).
+   */
+  public void create(InputStream in, OutputStream out, OutputStream err)
+      throws IOException, AgentException {
     client.create(spec.id(), spec.spec(), new Request.Rootfs("/dev/vda", true, true),
         new Request.Stdio(spec.tty(), spec.stdin()));
     timing.created = System.nanoTime();
@@ -220,7 +231,6 @@ public final class VmContainer implements AutoCloseable {
         copyIn(in, client.attach(spec.id(), null, Request.Stream.STDIN));
       }
     }
-    client.start(spec.id());
   }
 
   private Thread copy(String name, InputStream from, OutputStream to, Connection c,
@@ -277,6 +287,19 @@ public final class VmContainer implements AutoCloseable {
 
   public Timing timing() {
     return timing;
+  }
+
+  /**
+   * Stops the VM from the host at once, without asking the agent: for a VM whose guest holds
+   * nothing worth a clean power-off (its container has ended; the disk is read-only).
+   */
+  public void stopNow(String why) {
+    if (client != null) {
+      client.close();
+      client = null;
+    }
+    vm.stop(why);
+    close();
   }
 
   /** Shuts the agent and the VM down; the VM is stopped from the host if it does not power off. */
