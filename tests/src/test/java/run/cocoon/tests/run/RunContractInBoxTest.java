@@ -52,7 +52,7 @@ class RunContractInBoxTest {
           List.of("-D" + RunContractTest.ISOLATIONS_PROPERTY + "=vm", "-Dcocoon.root=" + root),
           env, List.of("--select-class", RunContractTest.class.getName()), SUITE_TIMEOUT);
     }
-    System.out.println(s.output());
+    // The launcher's whole output (its test tree, the cases' stderr) is in the failure messages.
     System.err.println("[report] RunContractTest, vm cases in the box: " + s.testsFound()
         + " found, " + s.testsSucceeded() + " passed, " + s.testsFailed() + " failed, "
         + s.testsSkipped() + " skipped, " + s.testsAborted() + " aborted, "
