@@ -47,8 +47,9 @@ public class RunContractTest {
   /** The isolations to run: {@code cocoon.contract.isolations}, default all. */
   public static final String ISOLATIONS_PROPERTY = "cocoon.contract.isolations";
   /**
-   * One {@code cocoon run}: a JVM start, the guest's boot to its agent (30-60 s in the nested
-   * box under TCG, where the first run also builds the image and its disk) and teardown.
+   * One {@code cocoon run}: a JVM start, the guest's boot to its agent and teardown; in the
+   * nested box under TCG each case took 2-4.5 min on a busy host, the first also building the
+   * image and its disk.
    */
   static final Duration RUN_TIMEOUT = Duration.ofMinutes(6);
   private static final Path ROOT = Path.of(System.getProperty("cocoon.root", ".")).toAbsolutePath();
