@@ -36,6 +36,8 @@ public final class VmIsolation implements Isolation {
   private static final List<String> FORWARDED = List.of("INT", "TERM", "HUP");
   /** The VMM's log in the VM's state directory, beside the guest's console log. */
   static final String VMM_LOG = "vmm.log";
+  /** Size at which the VMM's log starts over: a guest can provoke warnings for as long as it runs. */
+  public static final int VMM_LOG_MAX_BYTES = 1 << 20;
 
   @Override
   public String name() {
@@ -159,7 +161,7 @@ public final class VmIsolation implements Isolation {
 
     static VmmLog to(Path path) throws IOException {
       Files.createDirectories(path.getParent());
-      FileHandler f = new FileHandler(path.toString());
+      FileHandler f = new FileHandler(path.toString(), VMM_LOG_MAX_BYTES, 1);
       f.setFormatter(new SimpleFormatter());
       return new VmmLog(f);
     }

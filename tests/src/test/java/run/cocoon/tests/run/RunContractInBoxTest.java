@@ -31,8 +31,8 @@ import run.cocoon.testbox.NestedBox;
 @Timeout(value = 60, unit = TimeUnit.MINUTES)
 class RunContractInBoxTest {
   /**
-   * Seven guest boots (30-60 s each to the agent under TCG) plus a JVM start per {@code cocoon}
-   * call and the launcher's own start; about 15 min on a busy 2-core host.
+   * Seven guest boots (one to three minutes each to the agent under TCG) plus a JVM start per
+   * {@code cocoon} call and the launcher's own start: 15 min on a busy 2-core host.
    */
   private static final Duration SUITE_TIMEOUT = Duration.ofMinutes(50);
   /** Jars the console launcher bundles itself; two copies of an engine would clash. */
