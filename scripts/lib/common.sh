@@ -14,7 +14,10 @@ cocoon::find_jdk25() {
   local candidate version
   for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/*; do
     [[ -n "$candidate" && -x "$candidate/bin/javac" ]] || continue
-    version="$("$candidate/bin/java" -XshowSettings:properties -version 2>&1 \
+    # The JDK's release file names its version without starting a JVM (a JVM start costs
+    # seconds under emulation, e.g. in the nested test box); ask the JVM only when it is missing.
+    version="$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$candidate/release" 2>/dev/null || true)"
+    [[ -n "$version" ]] || version="$("$candidate/bin/java" -XshowSettings:properties -version 2>&1 \
       | sed -n 's/^ *java.specification.version = //p')"
     if [[ "$version" =~ ^[0-9]+$ ]] && (( version >= 25 )); then
       echo "$candidate"
@@ -24,4 +27,17 @@ cocoon::find_jdk25() {
   cocoon::die "no JDK 25 or newer found (looked at \$JAVA_HOME and /usr/lib/jvm/*).
   Install one, e.g. Eclipse Temurin 25 (package temurin-25-jdk from the Adoptium apt repository),
   or unpack any JDK 25 build and point JAVA_HOME at it."
+}
+
+# Succeeds when this host's /dev/kvm can boot a Linux guest: hardware virtualization (a CPU with
+# vmx and kvm_intel, or svm and kvm_amd), not a software backend such as kvm_pvm that runs only
+# tiny guests (the tests' KvmProbe decides the same way). Inside the nested test box L1's
+# kvm_amd on emulated SVM counts.
+cocoon::kvm_boots_linux() {
+  [[ -r /dev/kvm && -w /dev/kvm ]] || return 1
+  [[ ! -d /sys/module/kvm_pvm ]] || return 1
+  local flags
+  flags="$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)"
+  { [[ " $flags " == *" vmx "* && -d /sys/module/kvm_intel ]] \
+    || [[ " $flags " == *" svm "* && -d /sys/module/kvm_amd ]]; }
 }

@@ -75,6 +75,16 @@ public final class JUnitInBox {
    * only and the serial GC for a faster start under emulation.
    */
   public static Summary run(NestedBox box, List<Path> classpath, List<String> selectors, Duration timeout) {
+    return run(box, classpath, List.of(), Map.of(), selectors, timeout);
+  }
+
+  /**
+   * As {@link #run(NestedBox, List, List, Duration)}, with more JVM arguments for the launcher's
+   * JVM (e.g. {@code -Dkey=value} the tests read) and environment variables for it and the
+   * processes the tests start (added to the box's small base environment).
+   */
+  public static Summary run(NestedBox box, List<Path> classpath, List<String> jvmArgs,
+      Map<String, String> env, List<String> selectors, Duration timeout) {
     for (Path p : classpath) {
       if (!Files.exists(p)) {
         throw new IllegalArgumentException("classpath entry " + p + " does not exist; build it first"
@@ -86,8 +96,9 @@ public final class JUnitInBox {
         "--enable-native-access=ALL-UNNAMED",
         // Under TCG the JIT competes with the tests for the emulated CPUs: C1 alone and the
         // serial GC brought the launcher's start from ~75 s to ~50 s on a busy host.
-        "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-        "-jar", consoleLauncherJar().toString(),
+        "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
+    cmd.addAll(jvmArgs);
+    cmd.addAll(List.of("-jar", consoleLauncherJar().toString(),
         "execute", "--disable-banner", "--disable-ansi-colors", "--details=tree",
         // The same per-test bound surefire applies on the host. (Running tests on a separate
         // thread would also escape a test stuck in an ioctl, but breaks tests that keep confined
@@ -95,7 +106,7 @@ public final class JUnitInBox {
         "--config=junit.jupiter.execution.timeout.default=" + PER_TEST_TIMEOUT,
         "--class-path", classpath.stream().map(p -> p.toAbsolutePath().toString()).collect(Collectors.joining(":"))));
     cmd.addAll(selectors);
-    NestedBox.Result r = box.run(cmd, timeout);
+    NestedBox.Result r = box.run(cmd, timeout, env, Path.of("").toAbsolutePath());
     String output = r.stdout() + (r.stderr().isEmpty() ? "" : "\n--- stderr:\n" + r.stderr());
     return new Summary(parseCounts(r.stdout()), r.exitCode(), output, r.elapsed());
   }

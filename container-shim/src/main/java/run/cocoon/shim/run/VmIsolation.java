@@ -2,9 +2,17 @@ package run.cocoon.shim.run;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.logging.FileHandler;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import java.util.logging.SimpleFormatter;
 import run.cocoon.agent.client.AgentException;
 import run.cocoon.agent.protocol.Codec;
 import run.cocoon.agent.protocol.Reply;
@@ -26,6 +34,10 @@ public final class VmIsolation implements Isolation {
   /** Guest RAM when the container has no memory limit. */
   public static final long DEFAULT_GUEST_BYTES = 512L << 20;
   private static final List<String> FORWARDED = List.of("INT", "TERM", "HUP");
+  /** The VMM's log in the VM's state directory, beside the guest's console log. */
+  static final String VMM_LOG = "vmm.log";
+  /** Size at which the VMM's log starts over: a guest can provoke warnings for as long as it runs. */
+  public static final int VMM_LOG_MAX_BYTES = 1 << 20;
 
   @Override
   public String name() {
@@ -65,25 +77,18 @@ public final class VmIsolation implements Isolation {
     VmContainer.Spec vmSpec = new VmContainer.Spec(r.id().value(), spec, r.imageDisk().get(),
         cpus, memory, r.stdio().interactive() || r.stdio().tty(), r.stdio().tty(), List.of(),
         r.stateDir().resolve("vm"));
-    try (VmContainer vm = VmContainer.boot(vmSpec);
+    VmContainer.Timing timing = null;
+    try (SignalRelay relay = new SignalRelay();
+        VmmLog log = VmmLog.to(vmSpec.stateDir().resolve(VMM_LOG));
+        VmContainer vm = VmContainer.boot(vmSpec);
         Terminal.Raw raw = r.stdio().tty() ? Terminal.raw() : null) {
-      Map<String, sun.misc.SignalHandler> previous = new LinkedHashMap<>();
-      for (String s : FORWARDED) {
-        Signal sig = new Signal(s);
-        previous.put(s, Signal.handle(sig, x -> forward(vm, sig.getNumber())));
-      }
-      try {
-        vm.start(System.in, System.out, System.err);
-        hooks.started(0, 0, Map.of(), 0);
-        Reply.Exited exited = vm.waitFor();
-        if (Boolean.getBoolean("cocoon.timing")) {
-          System.err.println("cocoon: VM mode phases: " + vm.timing());
-        }
-        return exited.signal() > 0 ? new ExitStatus.Signaled(exited.signal(), exited.oomKilled())
-            : new ExitStatus.Exited(exited.exitCode(), exited.oomKilled());
-      } finally {
-        previous.forEach((s, h) -> Signal.handle(new Signal(s), h));
-      }
+      timing = vm.timing();
+      vm.start(System.in, System.out, System.err);
+      relay.attach(vm);
+      hooks.started(0, 0, Map.of(), 0);
+      Reply.Exited exited = vm.waitFor();
+      return exited.signal() > 0 ? new ExitStatus.Signaled(exited.signal(), exited.oomKilled())
+          : new ExitStatus.Exited(exited.exitCode(), exited.oomKilled());
     } catch (IOException e) {
       throw new IllegalStateException("VM isolation: " + e.getMessage(), e);
     } catch (AgentException e) {
@@ -91,6 +96,81 @@ public final class VmIsolation implements Isolation {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted", e);
+    } finally {
+      if (timing != null && Boolean.getBoolean("cocoon.timing")) {
+        System.err.println("cocoon: VM mode phases: " + timing); // after teardown
+      }
+    }
+  }
+
+  /**
+   * SIGINT, SIGTERM and SIGHUP for the container from the moment the VM is asked for: one that
+   * arrives while the guest boots is held and delivered as soon as the container has started,
+   * rather than ending this process and leaving the container's state behind.
+   */
+  private static final class SignalRelay implements AutoCloseable {
+    private final Map<String, sun.misc.SignalHandler> previous = new LinkedHashMap<>();
+    private final List<Integer> pending = new ArrayList<>();
+    private VmContainer target;
+
+    SignalRelay() {
+      for (String s : FORWARDED) {
+        Signal sig = new Signal(s);
+        previous.put(s, Signal.handle(sig, x -> deliver(sig.getNumber())));
+      }
+    }
+
+    private synchronized void deliver(int signal) {
+      if (target == null) {
+        pending.add(signal);
+      } else {
+        forward(target, signal);
+      }
+    }
+
+    synchronized void attach(VmContainer vm) {
+      target = vm;
+      pending.forEach(s -> forward(vm, s));
+      pending.clear();
+    }
+
+    @Override
+    public void close() {
+      previous.forEach((s, h) -> Signal.handle(new Signal(s), h));
+    }
+  }
+
+  /**
+   * The VMM's warnings (ports the guest kernel probes, devices it resets) describe the guest, not
+   * the container: while the VM runs they go to {@link #VMM_LOG} beside the console log, and only
+   * errors still reach the user's stderr, which carries the container's own output.
+   */
+  private static final class VmmLog implements AutoCloseable {
+    private final Logger root = Logger.getLogger("");
+    private final FileHandler file;
+    private final Map<Handler, Level> previous = new LinkedHashMap<>();
+
+    private VmmLog(FileHandler file) {
+      this.file = file;
+      for (Handler h : root.getHandlers()) {
+        previous.put(h, h.getLevel());
+        h.setLevel(Level.SEVERE);
+      }
+      root.addHandler(file);
+    }
+
+    static VmmLog to(Path path) throws IOException {
+      Files.createDirectories(path.getParent());
+      FileHandler f = new FileHandler(path.toString(), VMM_LOG_MAX_BYTES, 1);
+      f.setFormatter(new SimpleFormatter());
+      return new VmmLog(f);
+    }
+
+    @Override
+    public void close() {
+      root.removeHandler(file);
+      file.close();
+      previous.forEach(Handler::setLevel);
     }
   }
 

@@ -36,10 +36,19 @@ import run.cocoon.vmm.boot.BootException;
 public final class VmContainer implements AutoCloseable {
   /** Guest CID of every container VM (each VM has its own vsock device, so they never clash). */
   public static final long GUEST_CID = 3;
-  /** How long the agent may take to come up; the nested test box needs far more than hardware. */
-  public static final Duration AGENT_READY_TIMEOUT = Duration.ofMinutes(3);
-  /** Pause between connection attempts while the agent boots. */
+  /**
+   * How long the agent may take to come up; the nested test box needs far more than hardware
+   * (168 s to the agent's ready line was seen there on a host with a load average of 12).
+   */
+  public static final Duration AGENT_READY_TIMEOUT = Duration.ofMinutes(5);
+  /** First pause between connection attempts while the agent boots; doubled after each miss. */
   static final long CONNECT_RETRY_MILLIS = 20;
+  /**
+   * Longest pause between connection attempts. Each attempt costs the VMM's vsock worker and
+   * this thread a handshake; polling at the first pause for a minute under emulation took CPU
+   * the booting guest needed.
+   */
+  static final long CONNECT_RETRY_MAX_MILLIS = 100;
   /** How long the VM gets to power off after the agent was told to shut down. */
   public static final Duration POWER_OFF_TIMEOUT = Duration.ofSeconds(30);
   /** Bytes of the console log quoted when the VM fails before the agent answers. */
@@ -67,15 +76,22 @@ public final class VmContainer implements AutoCloseable {
   private final List<Thread> pumps = new ArrayList<>();
   private AgentClient client;
 
-  /** Time stamps of the phases, for {@code -Dcocoon.timing}. */
+  /**
+   * Time stamps of the phases, for {@code -Dcocoon.timing}: host clock for what the host sees,
+   * plus the guest's own split of its boot, which the agent reports in its hello answer.
+   */
   public static final class Timing {
     final long start = System.nanoTime();
+    /** This process's start to {@link #start}: the JVM, the CLI, the image and its disk. */
+    final long processMillis = ProcessHandle.current().info().startInstant()
+        .map(i -> System.currentTimeMillis() - i.toEpochMilli()).orElse(-1L);
     long vmBuilt;
     long agentReady;
     long created;
     long firstOutput;
     long exited;
-    /** The guest's own split of "boot to agent", from the agent's hello answer. */
+    long closed;
+    /** The guest's own split of "boot to agent" (guest clock), from the agent's hello answer. */
     Reply.BootPhases guest;
 
     private static String ms(long from, long to) {
@@ -88,11 +104,13 @@ public final class VmContainer implements AutoCloseable {
 
     @Override
     public String toString() {
-      String split = guest == null ? "" : " (kernel " + ms(guest.kernelMillis()) + ", JVM start "
-          + ms(guest.jvmMillis()) + ", agent init " + ms(guest.agentInitMillis()) + ")";
-      return "vm build " + ms(start, vmBuilt) + ", boot to agent " + ms(vmBuilt, agentReady)
-          + split + ", container create " + ms(agentReady, created) + ", first output "
-          + ms(created, firstOutput) + ", total to exit " + ms(start, exited);
+      Reply.BootPhases g = guest == null ? new Reply.BootPhases(-1, -1, -1) : guest;
+      return "process start " + ms(processMillis) + ", vm build " + ms(start, vmBuilt)
+          + ", boot to agent " + ms(vmBuilt, agentReady) + " (guest kernel to /init "
+          + ms(g.kernelMillis()) + ", guest JVM start " + ms(g.jvmMillis()) + ", agent init "
+          + ms(g.agentInitMillis()) + "), container create " + ms(agentReady, created)
+          + ", first output " + ms(created, firstOutput) + ", to exit " + ms(created, exited)
+          + ", teardown " + ms(exited, closed) + ", total to exit " + ms(start, exited);
     }
   }
 
@@ -151,6 +169,7 @@ public final class VmContainer implements AutoCloseable {
 
   private AgentClient connect(Path socket) throws IOException {
     long deadline = System.nanoTime() + AGENT_READY_TIMEOUT.toNanos();
+    long pause = CONNECT_RETRY_MILLIS;
     IOException last = null;
     while (System.nanoTime() < deadline) {
       if (end.isDone()) {
@@ -167,7 +186,8 @@ public final class VmContainer implements AutoCloseable {
         }
       }
       try {
-        Thread.sleep(CONNECT_RETRY_MILLIS);
+        Thread.sleep(pause);
+        pause = Math.min(2 * pause, CONNECT_RETRY_MAX_MILLIS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new IOException("interrupted while the guest booted", e);
@@ -186,11 +206,17 @@ public final class VmContainer implements AutoCloseable {
   }
 
   private String consoleTail() {
+    String all = consoleText();
+    int from = Math.max(0, all.length() - CONSOLE_TAIL_BYTES);
+    return all.isEmpty() ? "" : "\n--- guest console (last " + (all.length() - from)
+        + " characters) ---\n" + all.substring(from);
+  }
+
+  /** The console log so far, empty when it cannot be read. */
+  private String consoleText() {
     try {
-      byte[] all = Files.readAllBytes(spec.stateDir().resolve("console.log"));
-      int from = Math.max(0, all.length - CONSOLE_TAIL_BYTES);
-      return "\n--- guest console (last " + (all.length - from) + " bytes) ---\n"
-          + new String(all, from, all.length - from, java.nio.charset.StandardCharsets.UTF_8);
+      return new String(Files.readAllBytes(spec.stateDir().resolve("console.log")),
+          java.nio.charset.StandardCharsets.UTF_8);
     } catch (IOException e) {
       return "";
     }
@@ -322,6 +348,7 @@ public final class VmContainer implements AutoCloseable {
       vm.stop("interrupted");
     }
     vm.close();
+    timing.closed = System.nanoTime();
     try {
       Files.deleteIfExists(spec.stateDir().resolve("vsock.sock"));
     } catch (IOException e) {

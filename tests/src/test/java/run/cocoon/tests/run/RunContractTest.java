@@ -10,27 +10,58 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.MethodSource;
 import run.cocoon.shim.run.Isolation;
 import run.cocoon.shim.run.IsolationUnavailableException;
+import run.cocoon.tests.vm.AgentBootVmTest;
+import run.cocoon.tests.vm.GuestKernel;
 
 /**
  * What a container sees and how it ends must not depend on the isolation: one suite of
  * behaviours of {@code cocoon run}, run once per isolation. An isolation this build cannot run
- * is skipped with the reason.
+ * is skipped with the reason; {@code -Dcocoon.contract.isolations=vm} (comma-separated) runs only
+ * the named ones ({@link RunContractInBoxTest} runs the vm half in the nested box that way).
+ *
+ * <p>{@code cocoon} runs what Maven built ({@code COCOON_NO_BUILD=1}); vm runs boot the guest
+ * kernel and image of this checkout unless {@code COCOON_KERNEL}/{@code COCOON_GUEST_IMAGE} name
+ * others.
  */
 @Tag("slow")
-class RunContractTest {
+@Timeout(value = 15, unit = TimeUnit.MINUTES)
+public class RunContractTest {
+  /** The isolations to run: {@code cocoon.contract.isolations}, default all. */
+  public static final String ISOLATIONS_PROPERTY = "cocoon.contract.isolations";
+  /**
+   * One {@code cocoon run}: a JVM start, the guest's boot to its agent and teardown; in the
+   * nested box under TCG each case took 2-4.5 min on a busy host, the first also building the
+   * image and its disk.
+   */
+  static final Duration RUN_TIMEOUT = Duration.ofMinutes(6);
   private static final Path ROOT = Path.of(System.getProperty("cocoon.root", ".")).toAbsolutePath();
 
   @TempDir static Path home;
+
+  static Stream<String> isolations() {
+    String only = System.getProperty(ISOLATIONS_PROPERTY, "");
+    Set<String> wanted = Arrays.stream(only.split(",")).map(String::strip)
+        .filter(x -> !x.isEmpty()).collect(Collectors.toSet());
+    return Stream.of("container", "vm").filter(i -> wanted.isEmpty() || wanted.contains(i));
+  }
 
   record Result(int code, String out) {}
 
@@ -43,13 +74,43 @@ class RunContractTest {
     }
   }
 
-  static ProcessBuilder cocoon(String isolation, List<String> args) {
+  static ProcessBuilder cocoon(String isolation, List<String> args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(ROOT.resolve("cocoon").toString(), "run", "--rm",
         "--isolation=" + isolation));
     cmd.addAll(args);
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-    pb.environment().put("COCOON_HOME", home.toString());
+    environment(pb.environment(), isolation);
     return pb;
+  }
+
+  /** The store and state in the test's directory; the build and guest of this checkout. */
+  static void environment(Map<String, String> env, String isolation) throws Exception {
+    env.put("COCOON_HOME", home.toString());
+    env.put("COCOON_NO_BUILD", "1");
+    if (isolation.equals("vm")) {
+      env.putAll(guestEnvironment());
+    }
+  }
+
+  /**
+   * {@code COCOON_KERNEL} and {@code COCOON_GUEST_IMAGE}: as given to this JVM, else the kernel
+   * and image this checkout builds (not whichever is newest in the machine's cache).
+   */
+  static Map<String, String> guestEnvironment() throws Exception {
+    Map<String, String> env = new HashMap<>();
+    String kernel = System.getenv("COCOON_KERNEL");
+    String image = System.getenv("COCOON_GUEST_IMAGE");
+    if (kernel == null) {
+      Path dir = GuestKernel.directory();
+      if (dir == null) {
+        throw new IllegalStateException("no guest kernel: " + GuestKernel.failure());
+      }
+      kernel = dir.resolve("vmlinux").toString();
+    }
+    env.put("COCOON_KERNEL", kernel);
+    env.put("COCOON_GUEST_IMAGE", image != null ? image
+        : AgentBootVmTest.guestImage().toString());
+    return env;
   }
 
   static Result run(String isolation, String... args) throws Exception {
@@ -57,12 +118,23 @@ class RunContractTest {
     Process p = cocoon(isolation, List.of(args)).start();
     p.getOutputStream().close();
     byte[] out = p.getInputStream().readAllBytes();
-    assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+    assertTrue(p.waitFor(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS));
     return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
   }
 
+  /** Containers recorded in the store (running or kept). */
+  static List<String> containers() throws Exception {
+    Path dir = home.resolve("containers");
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.map(p -> p.getFileName().toString()).sorted().toList();
+    }
+  }
+
   @ParameterizedTest
-  @ValueSource(strings = {"container", "vm"})
+  @MethodSource("isolations")
   void echoAndExitStatus(String iso) throws Exception {
     Result r = run(iso, "busybox", "sh", "-c", "echo hi; exit 3");
     assertEquals(3, r.code(), r.out());
@@ -70,7 +142,7 @@ class RunContractTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"container", "vm"})
+  @MethodSource("isolations")
   void envCwdUserHostnamePid(String iso) throws Exception {
     Result r = run(iso, "-e", "FOO=bar", "-w", "/tmp", "-u", "1000:1001", "--hostname", "box",
         "busybox", "sh", "-c", "echo $FOO $(pwd) $(id -u) $(id -g) $(hostname) $$");
@@ -79,9 +151,21 @@ class RunContractTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"container", "vm"})
+  @MethodSource("isolations")
   void volumesReadWriteAndReadOnly(String iso) throws Exception {
     Path shared = Files.createDirectories(home.resolve("vol-" + iso));
+    if (iso.equals("vm")) {
+      // Not carried into the VM yet (docs/runtime.md): refused before anything is created.
+      List<String> before = containers();
+      Result r = run(iso, "-v", shared + ":/data", "busybox", "sh", "-c", "echo x > /data/f");
+      assertNotEquals(0, r.code(), r.out());
+      assertTrue(r.out().contains("volumes") && r.out().contains("--isolation=container"), r.out());
+      assertEquals(before, containers());
+      try (Stream<Path> left = Files.list(shared)) {
+        assertEquals(List.of(), left.toList());
+      }
+      return;
+    }
     Result rw = run(iso, "-v", shared + ":/data", "busybox", "sh", "-c", "echo x > /data/f");
     assertEquals(0, rw.code(), rw.out());
     assertEquals("x", Files.readString(shared.resolve("f")).strip());
@@ -93,7 +177,7 @@ class RunContractTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"container", "vm"})
+  @MethodSource("isolations")
   void sigtermIsForwarded(String iso) throws Exception {
     assumeAvailable(iso);
     Process p = cocoon(iso, List.of("busybox", "sh", "-c",
@@ -104,35 +188,35 @@ class RunContractTest {
     }
     p.toHandle().destroy(); // SIGTERM to cocoon (the launcher execs the JVM)
     assertEquals("got", in.readLine());
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+    assertTrue(p.waitFor(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS));
     assertEquals(7, p.exitValue());
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"container", "vm"})
+  @MethodSource("isolations")
   void ttyAndInteractiveStdin(String iso) throws Exception {
     assumeAvailable(iso);
     // script(1) gives cocoon a terminal of its own, as a user's shell would
     String line = ROOT.resolve("cocoon") + " run --rm -t --isolation=" + iso
         + " busybox sh -c 'test -t 0 && test -t 1 && echo on-a-tty'";
     ProcessBuilder pb = new ProcessBuilder("script", "-qc", line, "/dev/null").redirectErrorStream(true);
-    pb.environment().put("COCOON_HOME", home.toString());
+    environment(pb.environment(), iso);
     Process p = pb.start();
     p.getOutputStream().close();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+    assertTrue(p.waitFor(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS));
     assertTrue(out.contains("on-a-tty"), out);
 
     Process i = cocoon(iso, List.of("-i", "busybox", "sh", "-c", "read x; echo got-$x")).start();
     i.getOutputStream().write("ping\n".getBytes(StandardCharsets.UTF_8));
     i.getOutputStream().close();
     String got = new String(i.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(i.waitFor(120, TimeUnit.SECONDS));
+    assertTrue(i.waitFor(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS));
     assertEquals("got-ping", got.strip());
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"container", "vm"})
+  @MethodSource("isolations")
   void memoryLimitEndsInOomKill(String iso) throws Exception {
     Result r = run(iso, "--memory", "32m", "busybox", "sh", "-c",
         "a=aaaaaaaaaaaaaaaa; while true; do a=$a$a; done");

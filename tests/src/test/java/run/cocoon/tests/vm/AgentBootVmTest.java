@@ -29,7 +29,7 @@ import run.cocoon.vmm.VmEnd;
 @Tag("slow")
 @Tag("guest-jvm")
 @Timeout(value = 12, unit = TimeUnit.MINUTES)
-class AgentBootVmTest {
+public class AgentBootVmTest {
   private static final Pattern TIMINGS = Pattern.compile(
       "timings kernel-to-init=(-?\\d+)ms jvm-start=(-?\\d+)ms agent-init=(\\d+)ms ready=(\\d+)ms"
           + " libc-link=(\\d+)ms setup=(\\d+)ms listen=(\\d+)ms vm-info=(\\S+)");
@@ -45,7 +45,7 @@ class AgentBootVmTest {
   }
 
   /** The image guest-agent's package phase built (it writes the path into target/). */
-  static Path guestImage() throws IOException {
+  public static Path guestImage() throws IOException {
     Path pathFile = BoxScript.projectRoot().resolve("guest-agent/target/guest-image.path");
     assertTrue(Files.isRegularFile(pathFile),
         pathFile + " is missing: build guest-agent (mvn -pl tests -am verify does)");

@@ -8,14 +8,14 @@ import java.util.concurrent.TimeUnit;
 import run.cocoon.testbox.BoxScript;
 
 /** Our guest kernel, from the cached build of {@code kernel-config/build-kernel}. */
-final class GuestKernel {
+public final class GuestKernel {
   private static Path dir;
   private static String failure;
 
   private GuestKernel() {}
 
   /** The cache directory holding vmlinux and bzImage, or null with {@link #failure()} set. */
-  static synchronized Path directory() {
+  public static synchronized Path directory() {
     if (dir == null && failure == null) {
       Path script = BoxScript.projectRoot().resolve("kernel-config/build-kernel");
       try {
@@ -36,7 +36,7 @@ final class GuestKernel {
     return dir;
   }
 
-  static String failure() {
+  public static String failure() {
     return failure;
   }
 }
