@@ -166,6 +166,29 @@ public final class GuestRun {
     return stdout.lines().filter(l -> l.startsWith(marker)).findFirst().orElse("");
   }
 
+  /** The value of the first {@code MARK key=value} line, or null if there is none. */
+  public static String value(String stdout, String mark, String key) {
+    String line = line(stdout, mark + " " + key + "=");
+    return line.isEmpty() ? null : line.substring(line.indexOf('=') + 1);
+  }
+
+  /**
+   * Runs {@code main}'s {@code main(workDir)} on this JVM's class path where VMs run, with this
+   * checkout's guest kernel and {@code guestImage}; in the box only /tmp is writable, so
+   * {@code workDir} (state, disks, sockets) is there.
+   */
+  public static NestedBox.Result javaMain(Class<?> main, Path guestImage, String workDir,
+      Duration timeout) throws IOException {
+    List<String> command = List.of("bash", "-c", quote(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+        "-Dcocoon.kernel=" + GuestKernel.directory().resolve("vmlinux"),
+        "-Dcocoon.guest-image=" + guestImage,
+        "-cp", System.getProperty("java.class.path"),
+        main.getName(), workDir)));
+    return VmTestHost.get().run(command, timeout);
+  }
+
   /** The scenario header line ({@code COCOON-TEST-MARKER scenario=... }). */
   public static String markerLine(String stdout) {
     return line(stdout, TestInitramfs.MARKER + " scenario=");

@@ -84,7 +84,6 @@ class PodmanVmTest {
   }
 
   private static String value(String stdout, String key) {
-    String line = GuestRun.line(stdout, MARK + " " + key + "=");
-    return line.isEmpty() ? null : line.substring(line.indexOf('=') + 1);
+    return GuestRun.value(stdout, MARK, key);
   }
 }

@@ -6,13 +6,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import run.cocoon.testbox.NestedBox;
-import run.cocoon.testbox.VmTestHost;
 
 /**
  * cocoon-runtime in VM isolation, driven as conmon drives it (separate processes, the pid-file
@@ -29,8 +27,7 @@ class RuntimeVmTest {
   private static final Duration TIMEOUT = Duration.ofMinutes(25);
 
   private static String value(String stdout, String key) {
-    String line = GuestRun.line(stdout, RuntimeVmScenario.MARK + " " + key + "=");
-    return line.isEmpty() ? null : line.substring(line.indexOf('=') + 1);
+    return GuestRun.value(stdout, RuntimeVmScenario.MARK, key);
   }
 
   @Test
@@ -38,15 +35,7 @@ class RuntimeVmTest {
     String why = GuestRun.unavailable();
     assumeTrue(why == null, why);
     Path image = AgentBootVmTest.guestImage();
-    // Inside the box only /tmp is writable for state, disks and sockets.
-    List<String> command = List.of("bash", "-c", GuestRun.quote(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-        "-Dcocoon.kernel=" + GuestKernel.directory().resolve("vmlinux"),
-        "-Dcocoon.guest-image=" + image,
-        "-cp", System.getProperty("java.class.path"),
-        RuntimeVmScenario.class.getName(), "/tmp/runtime-vm")));
-    NestedBox.Result r = VmTestHost.get().run(command, TIMEOUT);
+    NestedBox.Result r = GuestRun.javaMain(RuntimeVmScenario.class, image, "/tmp/runtime-vm", TIMEOUT);
     System.out.println(r.describe());
     String out = r.stdout();
     assertEquals("yes", value(out, "done"), r.describe());
