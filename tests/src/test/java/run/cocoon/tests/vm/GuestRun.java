@@ -9,6 +9,7 @@ import java.util.List;
 import run.cocoon.testbox.BoxScript;
 import run.cocoon.testbox.NestedBox;
 import run.cocoon.testbox.VmTestHost;
+import run.cocoon.vmm.VmEnd;
 
 /**
  * One {@code cocoon vm boot} of our kernel with the test initramfs, run where VM tests run
@@ -137,8 +138,32 @@ public final class GuestRun {
     return java;
   }
 
-  /** Boots, waits, prints a summary, returns the result. */
+  /**
+   * Boots, waits, prints a summary, returns the result. In the nested box a guest whose kernel
+   * hung or triple-faulted before starting {@code /init} is booted once more, and both attempts
+   * are reported: a known intermittent problem of L2 guests there (docs/test-box.md), which a
+   * test of what happens after boot should not fail on. A second such boot fails the test.
+   */
   public NestedBox.Result run() throws IOException {
+    NestedBox.Result r = runOnce();
+    if (VmTestHost.get().where() == VmTestHost.Where.BOX && stoppedBeforeInit(r)) {
+      System.out.println("[report] " + scenario + ": the guest kernel stopped before /init (exit "
+          + r.exitCode() + "), the nested box's intermittent L2 problem; booting once more");
+      r = runOnce();
+    }
+    return r;
+  }
+
+  /** What the kernel prints when its own init is done. */
+  static final String REACHED_INIT = "Run /init as init process";
+
+  static boolean stoppedBeforeInit(NestedBox.Result r) {
+    boolean hungOrTripleFault = r.timedOut()
+        || r.exitCode() == VmEnd.EXIT_CRASHED && r.stderr().contains("triple fault");
+    return hungOrTripleFault && !r.stdout().contains(REACHED_INIT);
+  }
+
+  private NestedBox.Result runOnce() throws IOException {
     List<String> java = javaCommand();
     List<String> command = shellSuffix == null ? java
         : List.of("bash", "-c", shellPrefix + quote(java) + " " + shellSuffix);
