@@ -39,6 +39,16 @@ public final class VmIsolation implements Isolation {
   /** Size at which the VMM's log starts over: a guest can provoke warnings for as long as it runs. */
   public static final int VMM_LOG_MAX_BYTES = 1 << 20;
 
+  /**
+   * Guest RAM for a container with a memory limit of {@code containerLimitBytes} (0 or less: no
+   * limit), in whole pages.
+   */
+  public static long guestMemoryBytes(long containerLimitBytes) {
+    long m = containerLimitBytes > 0 ? containerLimitBytes + GUEST_OVERHEAD_BYTES
+        : DEFAULT_GUEST_BYTES;
+    return (m + 0xfff) & ~0xfffL;
+  }
+
   @Override
   public String name() {
     return "vm";
@@ -70,9 +80,7 @@ public final class VmIsolation implements Isolation {
     }
     checkAvailable();
     ObjectNode spec = Codec.json().valueToTree(r.spec());
-    long memory = r.resources().memoryBytes() > 0
-        ? r.resources().memoryBytes() + GUEST_OVERHEAD_BYTES : DEFAULT_GUEST_BYTES;
-    memory = (memory + 0xfff) & ~0xfffL;
+    long memory = guestMemoryBytes(r.resources().memoryBytes());
     int cpus = Math.max(1, (int) Math.ceil(r.resources().cpus()));
     VmContainer.Spec vmSpec = new VmContainer.Spec(r.id().value(), spec, r.imageDisk().get(),
         cpus, memory, r.stdio().interactive() || r.stdio().tty(), r.stdio().tty(), List.of(),

@@ -134,9 +134,7 @@ final class VmRuntime {
 
   private static long memory(ContainerConfig c) {
     Long limit = c.resources().memoryLimit();
-    long m = limit != null && limit > 0 ? limit + VmIsolation.GUEST_OVERHEAD_BYTES
-        : VmIsolation.DEFAULT_GUEST_BYTES;
-    return (m + 0xfff) & ~0xfffL;
+    return VmIsolation.guestMemoryBytes(limit == null ? 0 : limit);
   }
 
   /** A JVM running {@link VmKeeper}, with our fds 0-2 and the {@code cocoon.*} properties. */

@@ -205,21 +205,18 @@ public final class VmContainer implements AutoCloseable {
     }
   }
 
+  /** The end of the console log, for errors while the guest boots; empty if unreadable. */
   private String consoleTail() {
-    String all = consoleText();
-    int from = Math.max(0, all.length() - CONSOLE_TAIL_BYTES);
-    return all.isEmpty() ? "" : "\n--- guest console (last " + (all.length() - from)
-        + " characters) ---\n" + all.substring(from);
-  }
-
-  /** The console log so far, empty when it cannot be read. */
-  private String consoleText() {
+    String all;
     try {
-      return new String(Files.readAllBytes(spec.stateDir().resolve("console.log")),
+      all = new String(Files.readAllBytes(spec.stateDir().resolve("console.log")),
           java.nio.charset.StandardCharsets.UTF_8);
     } catch (IOException e) {
       return "";
     }
+    int from = Math.max(0, all.length() - CONSOLE_TAIL_BYTES);
+    return all.isEmpty() ? "" : "\n--- guest console (last " + (all.length() - from)
+        + " characters) ---\n" + all.substring(from);
   }
 
   /**
