@@ -89,8 +89,20 @@ public final class NestedBox implements AutoCloseable {
     /** Exit status cocoon-box uses for a command killed at its timeout (as timeout(1) does). */
     public static final int TIMEOUT_EXIT = 124;
 
+    /** Exit status cocoon-box uses when the box itself failed rather than the command. */
+    public static final int BOX_FAILURE_EXIT = 125;
+
     public boolean timedOut() {
       return exitCode == TIMEOUT_EXIT && stderr.contains("cocoon-box: timeout:");
+    }
+
+    /** Whether the box's L1 VM ended under the command, so the command's own outcome is unknown. */
+    public boolean boxGone() {
+      return exitCode == BOX_FAILURE_EXIT && BoxFlakes.boxGone(stderr);
+    }
+
+    Result withStderr(String text) {
+      return new Result(exitCode, stdout, text, elapsed);
     }
 
     /** Returns this result if the command exited 0, else throws an error showing its output. */
@@ -118,14 +130,17 @@ public final class NestedBox implements AutoCloseable {
   private final Path spool;
   private final Process serve;
   private final StringBuffer serveLog;
+  private final Thread serveStderr;
   private final Duration bootTime;
   private volatile boolean closed;
 
-  private NestedBox(Path script, Path spool, Process serve, StringBuffer serveLog, Duration bootTime) {
+  private NestedBox(Path script, Path spool, Process serve, StringBuffer serveLog, Thread serveStderr,
+      Duration bootTime) {
     this.script = script;
     this.spool = spool;
     this.serve = serve;
     this.serveLog = serveLog;
+    this.serveStderr = serveStderr;
     this.bootTime = bootTime;
   }
 
@@ -149,7 +164,7 @@ public final class NestedBox implements AutoCloseable {
     // stdin stays an open pipe: when this JVM goes away, cocoon-box sees EOF and stops the box.
     Process serve = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.PIPE).start();
     StringBuffer log = new StringBuffer();
-    pump(serve.getErrorStream(), log, "cocoon-box serve stderr");
+    Thread serveStderr = pump(serve.getErrorStream(), log, "cocoon-box serve stderr");
     CompletableFuture<String> ready = CompletableFuture.supplyAsync(() -> {
       try {
         BufferedReader r = new BufferedReader(new InputStreamReader(serve.getInputStream(), StandardCharsets.UTF_8));
@@ -180,7 +195,7 @@ public final class NestedBox implements AutoCloseable {
       throw new IOException("the nested test box did not start (" + String.join(" ", cmd) + ")\n" + log);
     }
     Duration boot = Duration.ofNanos(System.nanoTime() - t0);
-    return new NestedBox(script, spool, serve, log, boot);
+    return new NestedBox(script, spool, serve, log, serveStderr, boot);
   }
 
   /** Host wall time from starting QEMU to the box taking commands (includes any asset build). */
@@ -233,13 +248,22 @@ public final class NestedBox implements AutoCloseable {
         stop(p);
         throw new IllegalStateException("cocoon-box --in did not finish; box log:\n" + serveLog);
       }
-      return new Result(p.exitValue(), out, err.join(), Duration.ofNanos(System.nanoTime() - t0));
+      Result r = new Result(p.exitValue(), out, err.join(), Duration.ofNanos(System.nanoTime() - t0));
+      return r.boxGone() ? r.withStderr(r.stderr() + "--- the box's own account:\n" + serveReport()) : r;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot run " + script, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while running " + command, e);
     }
+  }
+
+  /** What {@code cocoon-box --serve} said, once it has ended (or after 20 s). */
+  private String serveReport() throws InterruptedException {
+    if (serve.waitFor(20, TimeUnit.SECONDS)) {
+      serveStderr.join(Duration.ofSeconds(5));
+    }
+    return serveLog.toString();
   }
 
   /** Whether the box's QEMU is still running. */
@@ -282,8 +306,8 @@ public final class NestedBox implements AutoCloseable {
     family.forEach(ProcessHandle::destroyForcibly);
   }
 
-  private static void pump(InputStream in, StringBuffer sink, String name) {
-    Thread.ofVirtual().name(name).start(() -> {
+  private static Thread pump(InputStream in, StringBuffer sink, String name) {
+    return Thread.ofVirtual().name(name).start(() -> {
       try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
         String line;
         while ((line = r.readLine()) != null) {

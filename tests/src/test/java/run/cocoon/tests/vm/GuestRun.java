@@ -200,7 +200,7 @@ public final class GuestRun {
   /**
    * Runs {@code main}'s {@code main(workDir)} on this JVM's class path where VMs run, with this
    * checkout's guest kernel and {@code guestImage}; in the box only /tmp is writable, so
-   * {@code workDir} (state, disks, sockets) is there.
+   * {@code workDir} (state, disks, sockets) is there. A scenario: see {@link VmTestHost#runScenario}.
    */
   public static NestedBox.Result javaMain(Class<?> main, Path guestImage, String workDir,
       Duration timeout) throws IOException {
@@ -211,7 +211,7 @@ public final class GuestRun {
         "-Dcocoon.guest-image=" + guestImage,
         "-cp", System.getProperty("java.class.path"),
         main.getName(), workDir)));
-    return VmTestHost.get().run(command, timeout);
+    return VmTestHost.get().runScenario(command, timeout);
   }
 
   /** The scenario header line ({@code COCOON-TEST-MARKER scenario=... }). */

@@ -68,7 +68,7 @@ class PodmanVmTest {
         "echo " + MARK + " left=$($P ps -aq | wc -l)/$(ls $W/runtime-root | wc -l)",
         "$P rmi -a -f >/dev/null 2>&1; rm -rf $W",
         "echo " + MARK + " done=yes");
-    NestedBox.Result r = VmTestHost.get().run(List.of("bash", "-c", script), TIMEOUT);
+    NestedBox.Result r = VmTestHost.get().runScenario(List.of("bash", "-c", script), TIMEOUT);
     System.out.println(r.describe());
     String out = r.stdout();
     assertEquals("yes", value(out, "done"), r.describe());
