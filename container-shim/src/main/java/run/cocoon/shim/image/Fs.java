@@ -15,8 +15,11 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 
-/** File-system steps the store relies on for crash safety: fsync, atomic replace, safe deletion. */
-final class Fs {
+/**
+ * File-system steps the store relies on for crash safety: fsync, atomic replace, safe deletion
+ * (the last also used for the runtime's own scratch directories).
+ */
+public final class Fs {
   private Fs() {}
 
   /** Writes data to a temporary sibling, syncs it, renames it over target, syncs the directory. */
@@ -80,7 +83,7 @@ final class Fs {
   }
 
   /** Deletes a tree without following symlinks; a missing tree is fine. */
-  static void deleteTree(Path p) throws IOException {
+  public static void deleteTree(Path p) throws IOException {
     BasicFileAttributes a;
     try {
       a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);

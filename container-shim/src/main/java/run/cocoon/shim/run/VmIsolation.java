@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,7 +19,6 @@ import run.cocoon.container.ExitStatus;
 import run.cocoon.kvm.Kvm;
 import run.cocoon.shim.vm.GuestArtifacts;
 import run.cocoon.shim.vm.VmContainer;
-import sun.misc.Signal;
 
 /**
  * Isolation in a microVM: the container runs under the guest agent inside its own VM, from the
@@ -86,13 +84,13 @@ public final class VmIsolation implements Isolation {
         cpus, memory, r.stdio().interactive() || r.stdio().tty(), r.stdio().tty(), List.of(),
         r.stateDir().resolve("vm"));
     VmContainer.Timing timing = null;
-    try (SignalRelay relay = new SignalRelay();
+    try (SignalRelay relay = new SignalRelay(FORWARDED);
         VmmLog log = VmmLog.to(vmSpec.stateDir().resolve(VMM_LOG));
         VmContainer vm = VmContainer.boot(vmSpec);
         Terminal.Raw raw = r.stdio().tty() ? Terminal.raw() : null) {
       timing = vm.timing();
       vm.start(System.in, System.out, System.err);
-      relay.attach(vm);
+      relay.attach(signal -> forward(vm, signal));
       hooks.started(0, 0, Map.of(), 0);
       Reply.Exited exited = vm.waitFor();
       return exited.signal() > 0 ? new ExitStatus.Signaled(exited.signal(), exited.oomKilled())
@@ -108,43 +106,6 @@ public final class VmIsolation implements Isolation {
       if (timing != null && Boolean.getBoolean("cocoon.timing")) {
         System.err.println("cocoon: VM mode phases: " + timing); // after teardown
       }
-    }
-  }
-
-  /**
-   * SIGINT, SIGTERM and SIGHUP for the container from the moment the VM is asked for: one that
-   * arrives while the guest boots is held and delivered as soon as the container has started,
-   * rather than ending this process and leaving the container's state behind.
-   */
-  private static final class SignalRelay implements AutoCloseable {
-    private final Map<String, sun.misc.SignalHandler> previous = new LinkedHashMap<>();
-    private final List<Integer> pending = new ArrayList<>();
-    private VmContainer target;
-
-    SignalRelay() {
-      for (String s : FORWARDED) {
-        Signal sig = new Signal(s);
-        previous.put(s, Signal.handle(sig, x -> deliver(sig.getNumber())));
-      }
-    }
-
-    private synchronized void deliver(int signal) {
-      if (target == null) {
-        pending.add(signal);
-      } else {
-        forward(target, signal);
-      }
-    }
-
-    synchronized void attach(VmContainer vm) {
-      target = vm;
-      pending.forEach(s -> forward(vm, s));
-      pending.clear();
-    }
-
-    @Override
-    public void close() {
-      previous.forEach((s, h) -> Signal.handle(new Signal(s), h));
     }
   }
 

@@ -34,6 +34,7 @@ import run.cocoon.container.DetachedContainer;
 import run.cocoon.container.HostProcesses;
 import run.cocoon.container.OciSpec;
 import run.cocoon.shim.image.DiskBuilder;
+import run.cocoon.shim.image.Fs;
 import run.cocoon.shim.run.StateFiles;
 import run.cocoon.shim.run.VmIsolation;
 import run.cocoon.shim.vm.VmContainer;
@@ -106,7 +107,7 @@ final class VmRuntime {
     DiskBuilder.buildFromDirectory(config.rootfs(), dir.resolve(DISK));
     Path work = Files.createDirectory(dir.resolve(FILES_WORK));
     DiskBuilder.addFiles(dir.resolve(DISK), vmb.files(), work);
-    deleteTree(work);
+    Fs.deleteTree(work);
     Codec.json().writeValue(dir.resolve(GUEST_CONFIG).toFile(), vmb.guestSpec());
     StateFiles.write(dir.resolve(LAUNCH), new Launch(cpus(config), memory(config)));
 
@@ -365,11 +366,5 @@ final class VmRuntime {
     }
   }
 
-  private static void deleteTree(Path p) throws IOException {
-    try (var s = Files.walk(p)) {
-      for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(q);
-      }
-    }
-  }
+
 }
