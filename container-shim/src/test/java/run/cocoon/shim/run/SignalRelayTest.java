@@ -20,9 +20,11 @@ class SignalRelayTest {
     // The handler the relay must put back: records what reaches it once the relay is closed.
     Signal.handle(new Signal("USR1"), s -> afterClose.add(s.getNumber()));
     try (SignalRelay relay = new SignalRelay(List.of("HUP", "USR1"))) {
+      // Java runs each signal's handler on a thread of its own, so two signals raised back to
+      // back may be handled in either order: the pause makes the arrival order the raising order.
       Signal.raise(new Signal("HUP"));
+      Thread.sleep(Duration.ofMillis(300));
       Signal.raise(new Signal("USR1"));
-      // Java runs signal handlers on their own thread: give it the time to run them.
       Thread.sleep(Duration.ofMillis(300));
       assertEquals(List.of(), got, "nothing is delivered before attach");
       relay.attach(got::add);
