@@ -365,6 +365,4 @@ final class VmRuntime {
       throw new RuntimeCliException("interrupted while talking to the agent");
     }
   }
-
-
 }
