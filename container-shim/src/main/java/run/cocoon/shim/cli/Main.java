@@ -22,7 +22,8 @@ public final class Main implements Runnable {
       new run.cocoon.shim.run.RunCommand(),
       new run.cocoon.shim.run.ContainerCommands.Ps(), new run.cocoon.shim.run.ContainerCommands.Exec(),
       new run.cocoon.shim.run.ContainerCommands.Logs(), new run.cocoon.shim.run.ContainerCommands.Kill(),
-      new run.cocoon.shim.run.ContainerCommands.Stop(), new run.cocoon.shim.run.ContainerCommands.Rm());
+      new run.cocoon.shim.run.ContainerCommands.Stop(), new run.cocoon.shim.run.ContainerCommands.Rm(),
+      new run.cocoon.shim.run.ContainerCommands.Stats());
 
   private static final String LOG_FORMAT_PROPERTY = "java.util.logging.SimpleFormatter.format";
 
@@ -42,6 +43,7 @@ public final class Main implements Runnable {
     for (String name : List.of("run", "exec")) {
       cl.getSubcommands().get(name).setStopAtPositional(true);
     }
+    HelpOptions.addToSubcommands(cl);
     cl.setExecutionExceptionHandler(new ErrorHandler());
     return cl;
   }

@@ -10,6 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import run.cocoon.container.OciSpec;
+import run.cocoon.shim.lifecycle.Lifecycle;
+import run.cocoon.shim.lifecycle.RunRequest;
 
 /**
  * Builds the OCI spec for {@code cocoon run} from an image config and the command line, with
@@ -86,7 +88,7 @@ public final class BundleBuilder {
         mem == null && cpu == null ? null : new OciSpec.Resources(mem, null, cpu), null);
     return new OciSpec("1.0.2", process, new OciSpec.Root("rootfs", false),
         o.hostname() != null ? o.hostname() : "cocoon", mounts, linux,
-        Map.of(Isolation.ANNOTATION, o.isolation()));
+        Map.of(Lifecycle.ANNOTATION, o.isolation()));
   }
 
   private static void put(Map<String, String> env, String kv) {

@@ -10,56 +10,85 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import run.cocoon.container.ContainerId;
-import run.cocoon.container.ContainerProcess;
-import run.cocoon.container.ContainerRuntime;
-import run.cocoon.container.DetachedContainer;
-import run.cocoon.container.ExitStatus;
-import run.cocoon.container.HostProcesses;
 import run.cocoon.container.OciSpec;
-import run.cocoon.container.SpecValidator;
-import run.cocoon.container.Stdio;
 import run.cocoon.shim.image.ImageStore;
-import run.cocoon.shim.runtime.Signals;
+import run.cocoon.shim.lifecycle.ContainerState;
+import run.cocoon.shim.lifecycle.ContainerStore;
+import run.cocoon.shim.lifecycle.ExecRequest;
+import run.cocoon.shim.lifecycle.Lifecycle;
+import run.cocoon.shim.lifecycle.LifecycleException;
+import run.cocoon.shim.lifecycle.Signals;
+import run.cocoon.shim.lifecycle.Status;
 
-/** ps, exec, logs, kill, stop and rm for containers started by {@code cocoon run}. */
+/**
+ * ps, exec, logs, kill, stop, rm and stats for containers started by {@code cocoon run}, in either
+ * isolation: each finds the container in the store and asks its {@link Lifecycle}.
+ */
 public final class ContainerCommands {
   private ContainerCommands() {}
 
   public static List<Object> all() {
-    return List.of(new Ps(), new Exec(), new Logs(), new Kill(), new Stop(), new Rm());
+    return List.of(new Ps(), new Exec(), new Logs(), new Kill(), new Stop(), new Rm(), new Stats());
   }
 
   static ContainerStore store() {
-    return new ContainerStore(ImageStore.defaultRoot());
+    return ContainerStore.inHome(ImageStore.defaultRoot());
   }
 
-  static ContainerStore.Record running(ContainerId id) {
-    ContainerStore.Record r = store().load(id);
-    if (!r.alive()) {
-      throw new IllegalArgumentException("container " + id + " is not running (" + r.status() + ")");
+  /** A recorded container, its lifecycle, and its status now. */
+  record Found(ContainerState state, Lifecycle lifecycle, Status status) {
+    static Found of(ContainerStore store, ContainerState s) {
+      Lifecycle l = Lifecycle.of(s);
+      return new Found(s, l, l.status(store, s));
     }
-    if (r.pid() == 0) {
-      throw new IllegalArgumentException("container " + id + " is not a host process");
+
+    static Found load(ContainerStore store, String rawId) {
+      ContainerId id = new ContainerId(rawId);
+      if (!store.exists(id)) {
+        throw new LifecycleException("no container " + id);
+      }
+      return of(store, store.load(id));
     }
-    return r;
+
+    /** What {@code ps} shows: the recorded exit code once the container's waiter saw it. */
+    String describe() {
+      if (state.exitCode() != null) {
+        return "exited (" + state.exitCode() + ")";
+      }
+      return switch (status) {
+        case CREATING -> "creating";
+        case CREATED -> "created";
+        case RUNNING -> "running";
+        case STOPPED -> "exited (unknown)";
+      };
+    }
+
+    Found running() {
+      if (status != Status.RUNNING) {
+        throw new LifecycleException("container " + state.id() + " is not running (" + describe() + ")");
+      }
+      return this;
+    }
   }
 
   @Command(name = "ps", description = "List containers (running and exited).")
   public static final class Ps implements Callable<Integer> {
-    @Option(names = {"-q", "--quiet"}) boolean quiet;
+    @Option(names = {"-q", "--quiet"}, description = "print ids only") boolean quiet;
 
     @Override
     public Integer call() throws Exception {
-      List<ContainerStore.Record> all = store().list();
+      ContainerStore store = store();
+      List<ContainerState> all = store.list();
       if (quiet) {
         all.forEach(r -> System.out.println(r.id()));
         return 0;
       }
       System.out.printf("%-16s %-28s %-24s %-10s %s%n", "ID", "IMAGE", "COMMAND", "ISOLATION", "STATUS");
-      for (ContainerStore.Record r : all) {
-        String cmd = String.join(" ", r.command());
-        System.out.printf("%-16s %-28s %-24s %-10s %s%n", r.id(), r.image(),
-            cmd.length() > 24 ? cmd.substring(0, 21) + "..." : cmd, r.isolation(), r.status());
+      for (ContainerState s : all) {
+        String cmd = String.join(" ", s.command());
+        System.out.printf("%-16s %-28s %-24s %-10s %s%n", s.id(), s.image(),
+            cmd.length() > 24 ? cmd.substring(0, 21) + "..." : cmd, s.isolation(),
+            Found.of(store, s).describe());
       }
       return 0;
     }
@@ -67,45 +96,43 @@ public final class ContainerCommands {
 
   @Command(name = "exec", description = "Run a command in a running container.")
   public static final class Exec implements Callable<Integer> {
-    @Option(names = {"-e", "--env"}) List<String> env = new ArrayList<>();
+    @Option(names = {"-e", "--env"}, description = "KEY=VALUE") List<String> env = new ArrayList<>();
 
-    @Option(names = {"-w", "--workdir"}) String workdir = "/";
+    @Option(names = {"-w", "--workdir"}, description = "working directory (default /)") String workdir = "/";
 
     @Option(names = {"-u", "--user"}, description = "UID[:GID]") String user;
 
     @Option(names = {"-i", "--interactive"}, description = "accepted: stdin is always passed")
     boolean interactive;
 
-    @Parameters(index = "0") String rawId;
+    @Parameters(index = "0", paramLabel = "CONTAINER") String rawId;
 
-    @Parameters(index = "1..*", arity = "1..*") List<String> command;
+    @Parameters(index = "1..*", arity = "1..*", paramLabel = "CMD") List<String> command;
 
     @Override
-    public Integer call() {
-      ContainerStore.Record r = running(new ContainerId(rawId));
+    public Integer call() throws Exception {
+      ContainerStore store = store();
+      Found f = Found.load(store, rawId).running();
       List<String> e = new ArrayList<>(List.of(BundleBuilder.DEFAULT_PATH));
       e.addAll(env);
       OciSpec.User u = BundleBuilder.user(user, Path.of("/nonexistent"));
       OciSpec.Process p = new OciSpec.Process(false, u, command, e, workdir, null, null, true);
-      ContainerProcess proc = DetachedContainer.exec(r.handle(),
-          SpecValidator.validateProcess(p, "exec"), Stdio.fds(0, 1, 2), ContainerRuntime.defaults(), false);
-      ExitStatus st = proc.waitFor();
-      return switch (st) {
-        case ExitStatus.Exited x -> x.code();
-        case ExitStatus.Signaled s -> 128 + s.signal();
+      return switch (f.lifecycle().exec(store, f.state(), new ExecRequest(p, null, false))) {
+        case Lifecycle.ExecResult.Exited x -> x.code();
+        case Lifecycle.ExecResult.Detached d -> 0;
       };
     }
   }
 
   @Command(name = "logs", description = "Print a container's captured output.")
   public static final class Logs implements Callable<Integer> {
-    @Parameters(index = "0") String rawId;
+    @Parameters(index = "0", paramLabel = "CONTAINER") String rawId;
 
     @Override
     public Integer call() throws Exception {
-      ContainerId id = new ContainerId(rawId);
-      store().load(id);
-      Path log = store().dir(id).resolve(ContainerStore.LOG);
+      ContainerStore store = store();
+      ContainerId id = Found.load(store, rawId).state().containerId();
+      Path log = store.dir(id).resolve(ContainerStore.LOG);
       if (Files.exists(log)) {
         try (var in = Files.newInputStream(log)) {
           in.transferTo(System.out);
@@ -118,16 +145,19 @@ public final class ContainerCommands {
 
   @Command(name = "kill", description = "Send a signal (default KILL) to a container.")
   public static final class Kill implements Callable<Integer> {
-    @Option(names = {"-s", "--signal"}) String signal = "KILL";
+    @Option(names = {"-s", "--signal"}, description = "name or number (default KILL)") String signal = "KILL";
 
-    @Parameters(index = "0") String rawId;
+    @Parameters(index = "0", paramLabel = "CONTAINER") String rawId;
 
     @Override
     public Integer call() {
-      ContainerStore.Record r = running(new ContainerId(rawId));
-      if (!DetachedContainer.signal(r.handle(), Signals.parse(signal))) {
-        throw new IllegalArgumentException("container " + rawId + " is not running");
+      int sig = Signals.parse(signal);
+      ContainerStore store = store();
+      Found f = Found.load(store, rawId);
+      if (!f.status().alive()) {
+        throw new LifecycleException("container " + rawId + " is not running (" + f.describe() + ")");
       }
+      f.lifecycle().signal(store, f.state(), sig, false);
       return 0;
     }
   }
@@ -136,44 +166,65 @@ public final class ContainerCommands {
   public static final class Stop implements Callable<Integer> {
     @Option(names = {"-t", "--time"}, description = "seconds before SIGKILL (default 10)") int seconds = 10;
 
-    @Parameters(index = "0") String rawId;
+    @Parameters(index = "0", paramLabel = "CONTAINER") String rawId;
 
     @Override
     public Integer call() {
-      ContainerStore.Record r = store().load(new ContainerId(rawId));
-      if (!r.alive()) {
-        return 0;
+      if (seconds < 0) {
+        throw new IllegalArgumentException("--time must not be negative");
       }
-      DetachedContainer.signal(r.handle(), 15);
-      if (!HostProcesses.awaitExit(r.pid(), r.startTime(), Duration.ofSeconds(seconds))) {
-        DetachedContainer.signal(r.handle(), 9);
-        HostProcesses.awaitExit(r.pid(), r.startTime(), DetachedContainer.KILL_TIMEOUT);
-      }
+      ContainerStore store = store();
+      Found f = Found.load(store, rawId);
+      f.lifecycle().stop(store, f.state(), Duration.ofSeconds(seconds));
       return 0;
     }
   }
 
   @Command(name = "rm", description = "Remove containers (running ones with --force).")
   public static final class Rm implements Callable<Integer> {
-    @Option(names = {"-f", "--force"}) boolean force;
+    @Option(names = {"-f", "--force"}, description = "kill a running container first") boolean force;
 
-    @Parameters(arity = "1..*") List<String> ids;
+    @Parameters(arity = "1..*", paramLabel = "CONTAINER") List<String> ids;
 
     @Override
     public Integer call() throws Exception {
+      ContainerStore store = store();
       for (String raw : ids) {
         ContainerId id = new ContainerId(raw);
-        ContainerStore.Record r = store().load(id);
-        if (r.alive()) {
-          if (!force) {
-            throw new IllegalArgumentException("container " + id + " is running; stop it or use --force");
-          }
-          DetachedContainer.signal(r.handle(), 9);
-          HostProcesses.awaitExit(r.pid(), r.startTime(), DetachedContainer.KILL_TIMEOUT);
+        if (!store.exists(id)) {
+          throw new LifecycleException("no container " + id);
         }
-        store().remove(id);
+        if (store.find(id).isEmpty()) {
+          if (!force) {
+            throw new LifecycleException("container " + id + " is being created; use --force");
+          }
+          Lifecycle.deleteUnrecorded(store, id);
+        } else {
+          Found f = Found.of(store, store.load(id));
+          if (f.status() != Status.STOPPED && !force) {
+            throw new LifecycleException("container " + id + " is " + f.describe()
+                + "; stop it or use --force");
+          }
+          f.lifecycle().delete(store, f.state());
+        }
         System.out.println(id);
       }
+      return 0;
+    }
+  }
+
+  @Command(name = "stats", description = "Print a running container's memory, CPU time and pids.")
+  public static final class Stats implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "CONTAINER") String rawId;
+
+    @Override
+    public Integer call() {
+      ContainerStore store = store();
+      Found f = Found.load(store, rawId).running();
+      Lifecycle.Stats s = f.lifecycle().stats(store, f.state());
+      System.out.printf("%-16s %-14s %-14s %s%n", "ID", "MEMORY", "CPU", "PIDS");
+      System.out.printf("%-16s %-14s %-14s %d%n", f.state().id(),
+          (s.memoryBytes() >> 10) + " KiB", (s.cpuNanos() / 1_000_000) + " ms", s.pids());
       return 0;
     }
   }

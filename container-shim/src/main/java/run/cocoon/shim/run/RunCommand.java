@@ -7,13 +7,21 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 import run.cocoon.container.ContainerId;
 import run.cocoon.container.ExitStatus;
 import run.cocoon.container.OciSpec;
+import run.cocoon.shim.lifecycle.ContainerState;
+import run.cocoon.shim.lifecycle.ContainerStore;
+import run.cocoon.shim.lifecycle.HostLifecycle;
+import run.cocoon.shim.lifecycle.Lifecycle;
+import run.cocoon.shim.lifecycle.RunRequest;
 import run.cocoon.shim.image.DefaultImage;
 import run.cocoon.shim.image.Image;
 import run.cocoon.shim.image.ImageConfig;
@@ -25,7 +33,7 @@ import run.cocoon.shim.image.ImageStore;
     sortOptions = false)
 public final class RunCommand implements Callable<Integer> {
   @Option(names = "--isolation", description = "container or vm (default: image label "
-      + Isolation.ANNOTATION + ", else $" + Settings.ISOLATION_ENV + " or $COCOON_HOME/config.json)")
+      + Lifecycle.ANNOTATION + ", else $" + Settings.ISOLATION_ENV + " or $COCOON_HOME/config.json)")
   String isolation;
 
   @Option(names = "--cpus", description = "CPU limit, e.g. 1.5") double cpus;
@@ -45,6 +53,12 @@ public final class RunCommand implements Callable<Integer> {
 
   @Option(names = "--rm", description = "remove the container when it exits") boolean rm;
 
+  @Option(names = {"-d", "--detach"}, description = "run in the background and print the"
+      + " container's id; its output goes to cocoon logs") boolean detach;
+
+  /** Set by {@link DetachedRun} for the process that holds a detached container. */
+  @Option(names = "--detached-child", hidden = true) boolean detachedChild;
+
   @Option(names = {"-i", "--interactive"}, description = "keep stdin open") boolean interactive;
 
   @Option(names = {"-t", "--tty"}, description = "allocate a pseudo-terminal") boolean tty;
@@ -58,9 +72,19 @@ public final class RunCommand implements Callable<Integer> {
 
   @Parameters(index = "1..*", paramLabel = "CMD") List<String> command = new ArrayList<>();
 
+  @Spec CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
     ContainerId id = new ContainerId(name != null ? name : randomId());
+    if (detach && !detachedChild) {
+      if (tty || interactive) {
+        throw new IllegalArgumentException("-t and -i need a container in the foreground;"
+            + " a detached container's stdin is /dev/null and its output goes to cocoon logs");
+      }
+      return DetachedRun.launch(ContainerStore.inHome(ImageStore.defaultRoot()), id,
+          spec.commandLine().getParseResult().originalArgs(), name == null);
+    }
     Path home = ImageStore.defaultRoot();
     List<RunRequest.Volume> vols = new ArrayList<>();
     for (String v : volumes) {
@@ -77,51 +101,51 @@ public final class RunCommand implements Callable<Integer> {
     Image im = resolve(store, image);
     ImageConfig ic = im.config();
     String iso = isolation != null ? isolation
-        : ic.labels().getOrDefault(Isolation.ANNOTATION, Settings.defaultIsolation(home));
-    Isolation isol = Isolation.named(iso);
-    if (network.equals("tap") && isol instanceof ContainerIsolation) {
+        : ic.labels().getOrDefault(Lifecycle.ANNOTATION, Settings.defaultIsolation(home));
+    Lifecycle lifecycle = Lifecycle.named(iso);
+    if (network.equals("tap") && lifecycle instanceof HostLifecycle) {
       throw new IllegalArgumentException("--network tap needs --isolation=vm");
     }
-    isol.checkAvailable();
+    lifecycle.checkAvailable();
     Path rootfs = store.rootfsDirectory(im);
     BundleBuilder.Options o = new BundleBuilder.Options(command, env, workdir, user, hostname,
-        tty, vols, res, isol.name());
-    OciSpec spec = BundleBuilder.spec(ic.entrypoint(), ic.cmd(), ic.env(), ic.workingDir(),
+        tty, vols, res, lifecycle.name());
+    OciSpec oci = BundleBuilder.spec(ic.entrypoint(), ic.cmd(), ic.env(), ic.workingDir(),
         ic.user(), rootfs, o);
-    ContainerStore cs = new ContainerStore(home);
-    Path dir = cs.claim(id);
-    ContainerStore.Record rec = new ContainerStore.Record(id.value(), im.name(),
-        spec.process().args(), isol.name(), Instant.now().toString(), 0, 0, null, 0, null);
+    ContainerStore cs = ContainerStore.inHome(home);
+    // A detached run's directory was claimed by the command that started this process.
+    Path dir = detachedChild ? cs.dir(id) : cs.claim(id);
+    Path bundle = dir.resolve(HostLifecycle.BUNDLE);
+    ContainerState[] current = {ContainerState.creating(id, lifecycle.name(), bundle,
+        bundle.resolve(oci.root().path()), im.name(), oci.process().args(),
+        Instant.now().toString(), Map.of(), oci.annotations())};
     ExitStatus st;
     try {
-      Path bundle = dir.resolve("bundle");
-      BundleBuilder.write(bundle, spec);
-      cs.save(rec);
-      RunRequest req = new RunRequest(id, bundle, spec, dir, rootfs, () -> store.rootfsDisk(im),
-          new RunRequest.StdioMode(interactive, tty), res, vols, network, rm,
-          dir.resolve(ContainerStore.LOG));
-      ContainerStore.Record[] current = {rec};
-      st = isol.run(req, (pid, start, cgroup, flags) -> {
-        current[0] = current[0].running(pid, start, cgroup, flags);
+      BundleBuilder.write(bundle, oci);
+      cs.save(current[0]);
+      // A detached run's stdout is the log already.
+      Path log = detachedChild ? null : dir.resolve(ContainerStore.LOG);
+      RunRequest req = new RunRequest(id, bundle, oci, dir, rootfs, () -> store.rootfsDisk(im),
+          new RunRequest.StdioMode(interactive, tty), res, vols, network, rm, log);
+      st = lifecycle.run(req, (pid, start, cgroup, flags) -> {
+        current[0] = current[0].withProcess(pid, start, cgroup, flags);
         try {
           cs.save(current[0]);
         } catch (java.io.IOException e) {
           throw new IllegalStateException("cannot record state: " + e, e);
         }
       });
-      rec = current[0];
     } catch (RuntimeException e) {
-      cs.remove(id);
+      if (!detachedChild) { // the starting command reports the failure, then removes the state
+        cs.remove(id);
+      }
       throw e;
     }
-    int code = switch (st) {
-      case ExitStatus.Exited e -> e.code();
-      case ExitStatus.Signaled s -> 128 + s.signal();
-    };
+    int code = Lifecycle.exitCode(st);
     if (rm) {
       cs.remove(id);
     } else {
-      cs.save(rec.exited(code));
+      cs.saveExit(current[0], code);
     }
     if (st.oomKilled()) {
       System.err.println("cocoon: container " + id + " was killed by the OOM killer");

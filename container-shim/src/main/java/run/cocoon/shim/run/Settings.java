@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import run.cocoon.shim.lifecycle.StateFiles;
 
 /**
  * User settings: the default isolation from {@code $COCOON_ISOLATION}, else

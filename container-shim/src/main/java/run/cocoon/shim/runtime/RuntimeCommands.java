@@ -4,36 +4,38 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
-import run.cocoon.container.ConsoleSocket;
 import run.cocoon.container.ContainerConfig;
 import run.cocoon.container.ContainerId;
-import run.cocoon.container.ContainerProcess;
-import run.cocoon.container.ContainerRuntime;
-import run.cocoon.container.DetachedContainer;
-import run.cocoon.container.ExitStatus;
 import run.cocoon.container.HostProcesses;
 import run.cocoon.container.OciSpec;
 import run.cocoon.container.SpecValidator;
-import run.cocoon.container.Stdio;
-import run.cocoon.shim.run.Isolation;
-import run.cocoon.shim.run.StateFiles;
+import run.cocoon.shim.lifecycle.ContainerState;
+import run.cocoon.shim.lifecycle.ContainerStore;
+import run.cocoon.shim.lifecycle.CreateRequest;
+import run.cocoon.shim.lifecycle.ExecRequest;
+import run.cocoon.shim.lifecycle.Lifecycle;
+import run.cocoon.shim.lifecycle.Signals;
+import run.cocoon.shim.lifecycle.StateFiles;
+import run.cocoon.shim.lifecycle.Status;
 
-/** The runc-compatible subcommands of {@code cocoon-runtime}. */
+/**
+ * The runc-compatible subcommands of {@code cocoon-runtime}: each parses runc's command line,
+ * finds the container in the store and hands the work to its {@link Lifecycle}.
+ */
 final class RuntimeCommands {
-  static final String OCI_VERSION = "1.0.2";
-  /** Console size until the client (conmon) resizes it. */
-  private static final int TTY_ROWS = 24;
-  private static final int TTY_COLS = 80;
+  static final String OCI_VERSION = ContainerState.OCI_VERSION;
+  static final String PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
   private RuntimeCommands() {}
 
@@ -49,20 +51,21 @@ final class RuntimeCommands {
       }
     }
 
-    StateDir state() {
-      return main.stateDir();
+    ContainerStore store() {
+      return main.store();
     }
 
-    static boolean vm(RuntimeState s) {
-      return "vm".equals(s.isolation());
+    /** A recorded container and its lifecycle. */
+    Found existing(ContainerId id) {
+      ContainerState s = store().load(id);
+      return new Found(s, Lifecycle.of(s));
     }
+  }
 
-    RuntimeState existing(ContainerId id) {
-      RuntimeState s = state().load(id);
-      if (s == null) {
-        throw new RuntimeCliException("container " + id + " was not fully created; delete --force removes it");
-      }
-      return s;
+  /** A recorded container with its lifecycle, and what that lifecycle says its status is. */
+  record Found(ContainerState state, Lifecycle lifecycle) {
+    Status status(ContainerStore store) {
+      return lifecycle.status(store, state);
     }
   }
 
@@ -86,18 +89,16 @@ final class RuntimeCommands {
     @Parameters(index = "0", description = "container id")
     String rawId;
 
-    /** In VM isolation, the VM keeper this JVM started (its parent, so {@code run} can wait). */
-    Process keeper;
-
     /** Validates everything, creates the container blocked before execve, records its state. */
-    RuntimeState create() throws IOException {
+    Lifecycle.Created create() throws IOException {
       ContainerId id = id(rawId);
       Path b = bundle.toAbsolutePath().normalize();
       OciSpec spec = OciSpec.read(b.resolve("config.json"));
       ContainerConfig config = SpecValidator.validate(spec, b);
       String iso = main.isolation != null ? main.isolation
-          : config.annotations().getOrDefault(Isolation.ANNOTATION, "container");
-      Isolation.named(iso).checkAvailable();
+          : config.annotations().getOrDefault(Lifecycle.ANNOTATION, "container");
+      Lifecycle lifecycle = Lifecycle.named(iso);
+      lifecycle.checkAvailable();
       if (preserveFds != 0) {
         throw new RuntimeCliException("--preserve-fds is not supported");
       }
@@ -107,71 +108,10 @@ final class RuntimeCommands {
       if (main.systemdCgroup) {
         main.log("info", "--systemd-cgroup: cgroups are managed directly (cgroupfs)");
       }
-      if (Isolation.named(iso).name().equals("vm")) {
-        return createVm(id, b, config, VmRuntime.check(spec, config));
-      }
-      ContainerRuntime rt = ContainerRuntime.defaults();
-      StateDir sd = state();
-      sd.claim(id);
-      boolean done = false;
-      try {
-        Map<String, String> cg = new LinkedHashMap<>();
-        rt.cgroups().bases().forEach((k, v) -> cg.put(k, v.resolve(id.value()).toString()));
-        RuntimeState s = new RuntimeState(OCI_VERSION, id.value(), b.toString(),
-            config.rootfs().toString(), 0, 0, Instant.now().toString(), cg, 0,
-            config.annotations(), iso);
-        sd.save(s); // before any side effect: delete --force finds the cgroup of a killed create
-        DetachedContainer.Handle h;
-        if (config.process().terminal()) {
-          // The pty is made inside the container's devpts and its master sent by the helper.
-          h = DetachedContainer.create(id, config,
-              Stdio.consoleSocket(consoleSocket.toAbsolutePath().toString()), rt, sd.execFifo(id));
-        } else {
-          // The caller's fds 0-2 (conmon's pipes) become the container's.
-          h = DetachedContainer.create(id, config, Stdio.fds(0, 1, 2), rt, sd.execFifo(id));
-        }
-        Map<String, String> dirs = new LinkedHashMap<>();
-        h.cgroup().forEach((k, v) -> dirs.put(k, v.toString()));
-        s = new RuntimeState(OCI_VERSION, id.value(), b.toString(), config.rootfs().toString(),
-            h.pid(), h.startTime(), s.created(), dirs, h.namespaceFlags(), config.annotations(), iso);
-        sd.save(s);
-        writePidFile(pidFile, h.pid());
-        main.log("debug", "created " + id + " pid " + h.pid());
-        done = true;
-        return s;
-      } finally {
-        if (!done) {
-          RuntimeState s = null;
-          try {
-            s = sd.load(id);
-          } catch (RuntimeException ignored) {
-            // nothing recorded
-          }
-          if (s != null && s.pid() != 0) {
-            DetachedContainer.delete(s.handle());
-          }
-          sd.remove(id);
-        }
-      }
-    }
-
-    private RuntimeState createVm(ContainerId id, Path b, ContainerConfig config, VmBundle vmb)
-        throws IOException {
-      StateDir sd = state();
-      sd.claim(id);
-      boolean done = false;
-      try {
-        VmRuntime.Created c = VmRuntime.create(main, sd, id, b, config, vmb);
-        keeper = c.keeper();
-        writePidFile(pidFile, c.state().pid());
-        main.log("debug", "created " + id + " in a VM, keeper pid " + c.state().pid());
-        done = true;
-        return c.state();
-      } finally {
-        if (!done) {
-          VmRuntime.delete(sd, id, null);
-        }
-      }
+      Lifecycle.Created c = lifecycle.create(store(),
+          new CreateRequest(id, b, spec, config, consoleSocket, m -> main.log("debug", m)));
+      writePidFile(pidFile, c.state().pid());
+      return c;
     }
   }
 
@@ -182,8 +122,7 @@ final class RuntimeCommands {
     Path abs = pidFile.toAbsolutePath();
     Path tmp = abs.resolveSibling("." + abs.getFileName() + ".tmp");
     Files.writeString(tmp, Integer.toString(pid), StandardCharsets.US_ASCII);
-    Files.move(tmp, abs, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
-        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
   }
 
   @Command(name = "create", description = "Create a container; its process waits for start.")
@@ -201,19 +140,12 @@ final class RuntimeCommands {
 
     @Override
     public Integer call() {
-      ContainerId id = id(rawId);
-      RuntimeState s = existing(id);
-      String status = state().status(s);
-      switch (status) {
-        case "created" -> {
-          if (vm(s)) {
-            VmRuntime.start(state(), s);
-          } else {
-            DetachedContainer.start(state().execFifo(id));
-          }
-        }
-        case "stopped" -> throw new RuntimeCliException("cannot start a container that has stopped");
-        default -> throw new RuntimeCliException("cannot start an already running container");
+      Found f = existing(id(rawId));
+      switch (f.status(store())) {
+        case CREATED -> f.lifecycle().start(store(), f.state());
+        case STOPPED -> throw new RuntimeCliException("cannot start a container that has stopped");
+        case CREATING -> throw new RuntimeCliException("cannot start a container that is being created");
+        case RUNNING -> throw new RuntimeCliException("cannot start an already running container");
       }
       return 0;
     }
@@ -225,20 +157,19 @@ final class RuntimeCommands {
 
     @Override
     public Integer call() throws IOException {
-      ContainerId id = id(rawId);
-      RuntimeState s = existing(id);
+      Found f = existing(id(rawId));
       System.out.println(StateFiles.JSON.writerWithDefaultPrettyPrinter()
-          .writeValueAsString(ociState(s, state().status(s))));
+          .writeValueAsString(ociState(f.state(), f.status(store()))));
       return 0;
     }
   }
 
-  static Map<String, Object> ociState(RuntimeState s, String status) {
+  static Map<String, Object> ociState(ContainerState s, Status status) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("ociVersion", s.ociVersion());
     m.put("id", s.id());
-    m.put("pid", status.equals("stopped") ? 0 : s.pid());
-    m.put("status", status);
+    m.put("pid", status == Status.STOPPED ? 0 : s.pid());
+    m.put("status", status.oci());
     m.put("bundle", s.bundle());
     m.put("rootfs", s.rootfs());
     m.put("created", s.created());
@@ -260,20 +191,12 @@ final class RuntimeCommands {
 
     @Override
     public Integer call() {
-      ContainerId id = id(rawId);
       int sig = Signals.parse(signal);
-      RuntimeState s = existing(id);
-      String status = state().status(s);
-      if (!status.equals("created") && !status.equals("running")) {
+      Found f = existing(id(rawId));
+      if (!f.status(store()).alive()) {
         throw new RuntimeCliException("container not running");
       }
-      if (vm(s)) {
-        VmRuntime.kill(state(), s, sig, all);
-      } else if (all) {
-        DetachedContainer.signalAll(s.handle(), sig);
-      } else if (!DetachedContainer.signal(s.handle(), sig)) {
-        throw new RuntimeCliException("container not running");
-      }
+      f.lifecycle().signal(store(), f.state(), sig, all);
       return 0;
     }
   }
@@ -287,40 +210,31 @@ final class RuntimeCommands {
     @Override
     public Integer call() throws IOException {
       ContainerId id = id(rawId);
-      StateDir sd = state();
-      if (!sd.exists(id)) {
+      ContainerStore store = store();
+      if (!store.exists(id)) {
         if (force) {
           return 0;
         }
         throw new RuntimeCliException("container does not exist");
       }
-      RuntimeState s = sd.load(id);
-      if (s != null && vm(s) || s == null && Files.exists(sd.dir(id).resolve(VmRuntime.KEEPER))) {
-        if ((s == null || s.pid() == 0) && !force) {
-          throw new RuntimeCliException("container " + id + " is being created; use --force");
-        }
-        if (s != null && s.pid() != 0 && !force && sd.status(s).equals("running")) {
-          throw new RuntimeCliException("cannot delete container " + id + " that is not stopped: running");
-        }
-        VmRuntime.delete(sd, id, s);
-        return 0;
-      }
-      if (s == null || s.pid() == 0) {
+      Optional<ContainerState> recorded = store.find(id);
+      if (recorded.isEmpty()) {
         if (!force) {
           throw new RuntimeCliException("container " + id + " is being created; use --force");
         }
-        if (s != null) {
-          // Create died midway: kill whatever joined the recorded cgroup, then remove it.
-          DetachedContainer.cgroup(s.handle()).destroy();
-        }
-      } else {
-        String status = sd.status(s);
-        if (status.equals("running") && !force) {
-          throw new RuntimeCliException("cannot delete container " + id + " that is not stopped: running");
-        }
-        DetachedContainer.delete(s.handle());
+        Lifecycle.deleteUnrecorded(store, id);
+        return 0;
       }
-      sd.remove(id);
+      ContainerState s = recorded.get();
+      Lifecycle lifecycle = Lifecycle.of(s);
+      Status status = lifecycle.status(store, s);
+      if (status == Status.CREATING && !force) {
+        throw new RuntimeCliException("container " + id + " is being created; use --force");
+      }
+      if (status == Status.RUNNING && !force) {
+        throw new RuntimeCliException("cannot delete container " + id + " that is not stopped: running");
+      }
+      lifecycle.delete(store, s);
       return 0;
     }
   }
@@ -338,43 +252,18 @@ final class RuntimeCommands {
         // The container is re-parented to us when its relay leaves: we can wait for it.
         HostProcesses.becomeSubreaper();
       }
-      RuntimeState s = create();
-      ContainerId id = new ContainerId(s.id());
-      if (vm(s)) {
-        VmRuntime.start(state(), s);
-        if (detach) {
-          return 0;
-        }
-        int code;
-        try {
-          code = keeper.waitFor();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new RuntimeCliException("interrupted");
-        }
-        if (!keep) {
-          VmRuntime.delete(state(), id, s);
-        }
-        return code;
-      }
-      DetachedContainer.start(state().execFifo(id));
+      Lifecycle.Created c = create();
+      Lifecycle lifecycle = Lifecycle.of(c.state());
+      lifecycle.start(store(), c.state());
       if (detach) {
         return 0;
       }
-      ExitStatus st = HostProcesses.waitForChild(s.pid());
+      int code = lifecycle.awaitExit(c);
       if (!keep) {
-        DetachedContainer.delete(s.handle());
-        state().remove(id);
+        lifecycle.delete(store(), c.state());
       }
-      return exitCode(st);
+      return code;
     }
-  }
-
-  static int exitCode(ExitStatus st) {
-    return switch (st) {
-      case ExitStatus.Exited e -> e.code();
-      case ExitStatus.Signaled sg -> 128 + sg.signal();
-    };
   }
 
   @Command(name = "exec", description = "Run a process in a running container.")
@@ -417,37 +306,24 @@ final class RuntimeCommands {
         if (command.isEmpty()) {
           throw new RuntimeCliException("exec needs --process or a command");
         }
-        List<String> e = new ArrayList<>(List.of("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+        List<String> e = new ArrayList<>(List.of(PATH_ENV));
         e.addAll(env);
         p = new OciSpec.Process(tty, null, command, e, cwd == null ? "/" : cwd, null, null, false);
       }
-      ContainerConfig.ProcessConfig pc = SpecValidator.validateProcess(p, "process");
-      RuntimeState s = existing(id);
-      if (!state().status(s).equals("running")) {
+      SpecValidator.validateProcess(p, "process");
+      Found f = existing(id);
+      if (f.status(store()) != Status.RUNNING) {
         throw new RuntimeCliException("cannot exec in a stopped container");
       }
-      if (vm(s)) {
-        return VmRuntime.exec(state(), s, p, detach);
-      }
-      ContainerProcess proc;
-      if (pc.terminal()) {
-        if (consoleSocket == null) {
-          throw new RuntimeCliException("process.terminal is true but no --console-socket was given");
+      Lifecycle.ExecResult r = f.lifecycle().exec(store(), f.state(),
+          new ExecRequest(p, consoleSocket, detach));
+      return switch (r) {
+        case Lifecycle.ExecResult.Detached d -> {
+          writePidFile(pidFile, d.pid());
+          yield 0;
         }
-        try (ConsoleSocket.Pty pty = ConsoleSocket.openPty(TTY_ROWS, TTY_COLS)) {
-          proc = DetachedContainer.exec(s.handle(), pc, Stdio.fds(pty.slave(), pty.slave(), pty.slave()),
-              ContainerRuntime.defaults(), detach);
-          ConsoleSocket.send(consoleSocket.toString(), pty.master());
-        }
-      } else {
-        proc = DetachedContainer.exec(s.handle(), pc, Stdio.fds(0, 1, 2), ContainerRuntime.defaults(),
-            detach);
-      }
-      writePidFile(pidFile, proc.pid());
-      if (detach) {
-        return 0;
-      }
-      return exitCode(proc.waitFor());
+        case Lifecycle.ExecResult.Exited x -> x.code();
+      };
     }
   }
 
@@ -460,16 +336,8 @@ final class RuntimeCommands {
     @Override
     public Integer call() throws IOException {
       List<Map<String, Object>> rows = new ArrayList<>();
-      for (ContainerId id : state().ids()) {
-        RuntimeState s;
-        try {
-          s = state().load(id);
-        } catch (RuntimeException e) {
-          continue; // vanished or corrupt: not listed
-        }
-        if (s != null) {
-          rows.add(ociState(s, state().status(s)));
-        }
+      for (ContainerState s : store().list()) {
+        rows.add(ociState(s, Lifecycle.of(s).status(store(), s)));
       }
       if (quiet) {
         rows.forEach(r -> System.out.println(r.get("id")));
@@ -495,12 +363,9 @@ final class RuntimeCommands {
 
     @Override
     public Integer call() throws IOException {
-      RuntimeState s = existing(id(rawId));
-      // In VM isolation the container's processes are in the guest; the host process that holds
-      // them is the keeper.
-      List<Integer> pids = vm(s)
-          ? (state().status(s).equals("stopped") ? List.of() : List.of(s.pid()))
-          : new ArrayList<>(DetachedContainer.pids(s.handle()));
+      Found f = existing(id(rawId));
+      List<Integer> pids = f.status(store()) == Status.STOPPED ? List.of()
+          : f.lifecycle().pids(store(), f.state());
       if (format.equals("json")) {
         System.out.println(StateFiles.JSON.writeValueAsString(pids));
         return 0;
@@ -540,7 +405,7 @@ final class RuntimeCommands {
       linux.put("apparmor", Map.of("enabled", false));
       linux.put("selinux", Map.of("enabled", false));
       m.put("linux", linux);
-      m.put("annotations", Map.of(Isolation.ANNOTATION, "container | vm"));
+      m.put("annotations", Map.of(Lifecycle.ANNOTATION, "container | vm"));
       System.out.println(StateFiles.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(m));
       return 0;
     }

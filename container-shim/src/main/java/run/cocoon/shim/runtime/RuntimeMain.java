@@ -12,8 +12,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import run.cocoon.container.ContainerException;
 import run.cocoon.shim.image.ImageException;
-import run.cocoon.shim.run.IsolationUnavailableException;
-import run.cocoon.shim.run.StateFiles;
+import run.cocoon.shim.cli.HelpOptions;
+import run.cocoon.shim.lifecycle.ContainerStore;
+import run.cocoon.shim.lifecycle.IsolationUnavailableException;
+import run.cocoon.shim.lifecycle.LifecycleException;
+import run.cocoon.shim.lifecycle.StateFiles;
 
 /**
  * {@code cocoon-runtime}: an OCI runtime with runc's command line, so that podman, conmon or
@@ -36,7 +39,7 @@ public final class RuntimeMain implements Runnable {
   static final int FAILURE = 1;
 
   @Option(names = "--root", description = "state directory (default ${DEFAULT-VALUE})")
-  Path root = StateDir.DEFAULT_ROOT;
+  Path root = ContainerStore.RUNTIME_ROOT;
 
   @Option(names = "--log", description = "append errors and debug lines to this file")
   Path log;
@@ -64,8 +67,8 @@ public final class RuntimeMain implements Runnable {
     spec.commandLine().usage(System.out);
   }
 
-  StateDir stateDir() {
-    return new StateDir(root);
+  ContainerStore store() {
+    return new ContainerStore(root);
   }
 
   /** One log line in the format conmon reads back (runc's logrus text or JSON). */
@@ -98,6 +101,7 @@ public final class RuntimeMain implements Runnable {
 
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new RuntimeMain());
+    HelpOptions.addToSubcommands(cl);
     cl.getSubcommands().get("exec").setStopAtPositional(true);
     cl.setExecutionExceptionHandler((e, c, parsed) -> {
       RuntimeMain main = c.getCommandSpec().root().commandLine().getCommand();
@@ -118,6 +122,7 @@ public final class RuntimeMain implements Runnable {
 
   private static String message(Exception e) {
     if (e instanceof RuntimeCliException || e instanceof IsolationUnavailableException
+        || e instanceof LifecycleException
         || e instanceof ContainerException || e instanceof ImageException
         || e instanceof IllegalArgumentException
         || e instanceof IllegalStateException) {

@@ -18,8 +18,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 import run.cocoon.container.CgroupManager;
+import run.cocoon.container.ContainerId;
 import run.cocoon.container.HostProcesses;
-import run.cocoon.shim.run.StateFiles;
+import run.cocoon.shim.lifecycle.ContainerState;
+import run.cocoon.shim.lifecycle.StateFiles;
 
 /**
  * cocoon-runtime's commands run in this JVM (as root, on the host's cgroups): lifecycle, hostile
@@ -169,8 +171,8 @@ class RuntimeCliTest {
     CgroupManager cm = CgroupManager.detect();
     java.util.Map<String, String> cg = new java.util.LinkedHashMap<>();
     cm.bases().forEach((k, v) -> cg.put(k, v.resolve("rtcli-half").toString()));
-    StateFiles.write(d.resolve("state.json"), new RuntimeState("1.0.2", "rtcli-half", bundle.toString(),
-        "", 0, 0, "now", cg, 0, Map.of(), "container"));
+    StateFiles.write(d.resolve("state.json"), ContainerState.creating(new ContainerId("rtcli-half"),
+        "container", bundle, Path.of(""), null, List.of(), "now", cg, Map.of()));
     for (String p : cg.values()) {
       Files.createDirectories(Path.of(p));
     }

@@ -26,8 +26,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import run.cocoon.shim.run.Isolation;
-import run.cocoon.shim.run.IsolationUnavailableException;
+import run.cocoon.shim.lifecycle.Lifecycle;
+import run.cocoon.shim.lifecycle.IsolationUnavailableException;
 import run.cocoon.tests.vm.AgentBootVmTest;
 import run.cocoon.tests.vm.GuestKernel;
 
@@ -67,7 +67,7 @@ public class RunContractTest {
 
   static void assumeAvailable(String isolation) {
     try {
-      Isolation.named(isolation).checkAvailable();
+      Lifecycle.named(isolation).checkAvailable();
     } catch (IsolationUnavailableException e) {
       System.out.println("skipping isolation " + isolation + ": " + e.getMessage());
       Assumptions.abort(e.getMessage());

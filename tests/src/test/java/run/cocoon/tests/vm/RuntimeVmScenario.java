@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import run.cocoon.container.ExitStatus;
 import run.cocoon.container.HostProcesses;
-import run.cocoon.shim.run.StateFiles;
+import run.cocoon.shim.lifecycle.StateFiles;
 
 /**
  * The host side of the cocoon-runtime VM-isolation test, run where VMs run: drives the runtime

@@ -1,4 +1,4 @@
-package run.cocoon.shim.runtime;
+package run.cocoon.shim.lifecycle;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -45,7 +45,7 @@ class VmBundleTest {
 
   @Test
   void aVolumeIsRefusedNotDropped() {
-    RuntimeCliException e = assertThrows(RuntimeCliException.class, () -> VmBundle.of(spec(List.of(
+    LifecycleException e = assertThrows(LifecycleException.class, () -> VmBundle.of(spec(List.of(
         new OciSpec.Mount("/data", "bind", dir.toString(), List.of("rbind"))))));
     assertTrue(e.getMessage().contains("volumes need container isolation"), e.getMessage());
   }

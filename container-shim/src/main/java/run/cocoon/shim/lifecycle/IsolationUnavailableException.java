@@ -1,4 +1,4 @@
-package run.cocoon.shim.run;
+package run.cocoon.shim.lifecycle;
 
 /** The chosen isolation cannot run on this host or in this build. */
 public final class IsolationUnavailableException extends RuntimeException {

@@ -1,4 +1,4 @@
-package run.cocoon.shim.runtime;
+package run.cocoon.shim.lifecycle;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.FileDescriptor;
@@ -11,8 +11,8 @@ import java.util.List;
 import run.cocoon.agent.client.AgentException;
 import run.cocoon.agent.protocol.Codec;
 import run.cocoon.agent.protocol.Reply;
+import run.cocoon.container.ContainerId;
 import run.cocoon.container.OciSpec;
-import run.cocoon.shim.run.StateFiles;
 import run.cocoon.shim.vm.VmContainer;
 
 /**
@@ -41,7 +41,7 @@ public final class VmKeeper {
   public static void main(String[] args) throws IOException {
     Path dir = Path.of(args[0]);
     PrintStream log = new PrintStream(new FileOutputStream(
-        dir.resolve(VmRuntime.KEEPER_LOG).toFile(), true), true);
+        dir.resolve(VmLifecycle.KEEPER_LOG).toFile(), true), true);
     FileOutputStream out = new FileOutputStream(FileDescriptor.out);
     FileOutputStream err = new FileOutputStream(FileDescriptor.err);
     System.setOut(log);
@@ -52,12 +52,12 @@ public final class VmKeeper {
   private static int run(Path dir, FileOutputStream out, FileOutputStream err, PrintStream log) {
     VmContainer vm;
     try {
-      VmRuntime.Launch launch = StateFiles.read(dir.resolve(VmRuntime.LAUNCH), VmRuntime.Launch.class);
-      OciSpec spec = OciSpec.read(dir.resolve(VmRuntime.GUEST_CONFIG));
+      VmLifecycle.Launch launch = StateFiles.read(dir.resolve(VmLifecycle.LAUNCH), VmLifecycle.Launch.class);
+      OciSpec spec = OciSpec.read(dir.resolve(VmLifecycle.GUEST_CONFIG));
       ObjectNode json = Codec.json().valueToTree(spec);
-      vm = VmContainer.boot(new VmContainer.Spec(VmRuntime.AGENT_CONTAINER, json,
-          dir.resolve(VmRuntime.DISK), launch.cpus(), launch.memoryBytes(), true, false,
-          List.of(), dir.resolve(VmRuntime.VM_DIR)));
+      vm = VmContainer.boot(new VmContainer.Spec(VmLifecycle.AGENT_CONTAINER, json,
+          dir.resolve(VmLifecycle.DISK), launch.cpus(), launch.memoryBytes(), true, false,
+          List.of(), dir.resolve(VmLifecycle.VM_DIR)));
       try {
         // Always attached: conmon gives /dev/null when the container gets no stdin, and the
         // container then reads EOF, as it would from /dev/null.
@@ -71,10 +71,10 @@ public final class VmKeeper {
           : e.getMessage() == null ? e.toString() : e.getMessage();
       log.println("create failed: " + msg);
       e.printStackTrace(log);
-      report(dir, new VmRuntime.KeeperStatus(false, msg), log);
+      report(dir, new VmLifecycle.KeeperStatus(false, msg), log);
       return CREATE_FAILED_EXIT;
     }
-    if (!report(dir, new VmRuntime.KeeperStatus(true, null), log)) {
+    if (!report(dir, new VmLifecycle.KeeperStatus(true, null), log)) {
       vm.stopNow("cannot report readiness");
       return CREATE_FAILED_EXIT;
     }
@@ -87,6 +87,7 @@ public final class VmKeeper {
       // exitCode is already 128 + signal for a signalled process: what conmon makes of either.
       // The guest is not trusted: a code no process can have is reported as a lost VM.
       code = exited.exitCode() >= 0 && exited.exitCode() <= 255 ? exited.exitCode() : VM_FAILED_EXIT;
+      recordExit(dir, code, log);
     } catch (IOException | AgentException | RuntimeException e) {
       log.println("lost the container: " + e);
       code = VM_FAILED_EXIT;
@@ -97,12 +98,28 @@ public final class VmKeeper {
     return code;
   }
 
-  private static boolean report(Path dir, VmRuntime.KeeperStatus status, PrintStream log) {
+  /** How the container ended, in its state, for front ends that list containers. */
+  private static void recordExit(Path dir, int code, PrintStream log) {
     try {
-      StateFiles.write(dir.resolve(VmRuntime.KEEPER_STATUS), status);
+      ContainerStore store = new ContainerStore(dir.getParent());
+      store.saveExit(store.load(new ContainerId(dir.getFileName().toString())), code);
+    } catch (IOException | RuntimeException e) {
+      log.println("cannot record the exit status: " + e);
+    }
+  }
+
+  /** A JVM running this class on {@code dir}, with our fds 0-2. */
+  static Process spawn(Path dir) throws IOException {
+    return new ProcessBuilder(ChildJvm.command(VmKeeper.class, List.of(dir.toString())))
+        .inheritIO().start();
+  }
+
+  private static boolean report(Path dir, VmLifecycle.KeeperStatus status, PrintStream log) {
+    try {
+      StateFiles.write(dir.resolve(VmLifecycle.KEEPER_STATUS), status);
       return true;
     } catch (IOException e) {
-      log.println("cannot write " + VmRuntime.KEEPER_STATUS + ": " + e);
+      log.println("cannot write " + VmLifecycle.KEEPER_STATUS + ": " + e);
       return false;
     }
   }

@@ -1,4 +1,4 @@
-package run.cocoon.shim.runtime;
+package run.cocoon.shim.lifecycle;
 
 import java.util.Locale;
 import java.util.Map;
@@ -15,6 +15,8 @@ public final class Signals {
       Map.entry("XCPU", 24), Map.entry("XFSZ", 25), Map.entry("VTALRM", 26), Map.entry("PROF", 27),
       Map.entry("WINCH", 28), Map.entry("IO", 29), Map.entry("POLL", 29), Map.entry("PWR", 30),
       Map.entry("SYS", 31));
+  public static final int SIGKILL = 9;
+  public static final int SIGTERM = 15;
   /** Real-time signals end here on Linux (SIGRTMAX). */
   public static final int MAX_SIGNAL = 64;
 

@@ -1,4 +1,4 @@
-package run.cocoon.shim.runtime;
+package run.cocoon.shim.lifecycle;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,7 +53,7 @@ record VmBundle(OciSpec guestSpec, Map<String, Path> files) {
       } else if (m.source() != null && Files.isRegularFile(Path.of(m.source()))) {
         files.put(dest, Path.of(m.source()));
       } else {
-        throw new RuntimeCliException("VM isolation: the bind mount of " + m.source() + " at "
+        throw new LifecycleException("VM isolation: the bind mount of " + m.source() + " at "
             + m.destination() + " cannot reach into the VM (only regular files are copied in);"
             + " volumes need container isolation");
       }

@@ -1,4 +1,4 @@
-package run.cocoon.shim.run;
+package run.cocoon.shim.lifecycle;
 
 import java.nio.file.Path;
 import java.util.List;

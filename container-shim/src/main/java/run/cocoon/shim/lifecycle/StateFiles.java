@@ -1,4 +1,4 @@
-package run.cocoon.shim.run;
+package run.cocoon.shim.lifecycle;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,15 +12,23 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
 
 /**
  * Container state files: written atomically (temporary file, fsync, rename, fsync of the
  * directory) so a crash leaves the old or the new version, never half of one; read with a size
- * bound, so a corrupt file is an error and not an out-of-memory.
+ * bound, so a corrupt file is an error and not an out-of-memory. They are 0600 (the umask can
+ * only narrow that): they name processes and sockets that reach into containers.
  */
 public final class StateFiles {
   /** A state file is a few hundred bytes; anything near this is corrupt. */
   public static final int MAX_STATE_BYTES = 1 << 20;
+
+  private static final FileAttribute<Set<PosixFilePermission>> PRIVATE_FILE =
+      PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"));
 
   public static final ObjectMapper JSON = new ObjectMapper()
       .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
@@ -31,8 +39,9 @@ public final class StateFiles {
   public static void write(Path file, Object value) throws IOException {
     byte[] data = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(value);
     Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE,
-        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+    Files.deleteIfExists(tmp); // a crash's leftover: the new file gets PRIVATE_FILE, not its mode
+    try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE_NEW,
+        StandardOpenOption.WRITE), PRIVATE_FILE)) {
       ByteBuffer b = ByteBuffer.wrap(data);
       while (b.hasRemaining()) {
         ch.write(b);

@@ -1,4 +1,4 @@
-package run.cocoon.shim.run;
+package run.cocoon.shim.lifecycle;
 
 import java.io.File;
 import java.io.IOException;
