@@ -34,6 +34,8 @@ public final class ContainerProcess implements AutoCloseable {
   private static final int REPORT_BYTES = 16;
 
   private final int helperPid;
+  /** The plan the helper runs, to explain a failed step in the container's terms (null: unknown). */
+  private final List<PlanOp> plan;
   private final CompletableFuture<Integer> pid = new CompletableFuture<>();
   private final CompletableFuture<Void> ready = new CompletableFuture<>();
   private final CompletableFuture<Void> execOk = new CompletableFuture<>();
@@ -47,7 +49,8 @@ public final class ContainerProcess implements AutoCloseable {
   private boolean reaped;
 
   private ContainerProcess(int helperPid, int statusFd, int startFd, OutputStream stdin,
-      InputStream stdout, InputStream stderr, String name) {
+      InputStream stdout, InputStream stderr, String name, List<PlanOp> plan) {
+    this.plan = plan;
     this.helperPid = helperPid;
     this.startFd = startFd;
     this.stdin = stdin;
@@ -64,7 +67,7 @@ public final class ContainerProcess implements AutoCloseable {
    * step; in that case the helper and its child are gone.
    */
   static ContainerProcess spawn(Path helper, List<PlanOp> plan, Stdio stdio, String name) {
-    return spawnEncoded(helper, PlanEncoder.encode(plan), stdio, name, -1);
+    return spawnEncoded(helper, PlanEncoder.encode(plan), plan, stdio, name, -1);
   }
 
   /**
@@ -74,16 +77,16 @@ public final class ContainerProcess implements AutoCloseable {
    */
   static ContainerProcess spawn(Path helper, List<PlanOp> plan, Stdio stdio, String name,
       int startFd) {
-    return spawnEncoded(helper, PlanEncoder.encode(plan), stdio, name, startFd);
+    return spawnEncoded(helper, PlanEncoder.encode(plan), plan, stdio, name, startFd);
   }
 
   /** {@link #spawn} with an already encoded plan (tests feed the helper corrupt ones). */
   static ContainerProcess spawnEncoded(Path helper, byte[] encoded, Stdio stdio, String name) {
-    return spawnEncoded(helper, encoded, stdio, name, -1);
+    return spawnEncoded(helper, encoded, null, stdio, name, -1);
   }
 
-  private static ContainerProcess spawnEncoded(Path helper, byte[] encoded, Stdio stdio,
-      String name, int externalStartFd) {
+  private static ContainerProcess spawnEncoded(Path helper, byte[] encoded, List<PlanOp> plan,
+      Stdio stdio, String name, int externalStartFd) {
     List<Integer> childSide = new ArrayList<>(); // closed here once the helper has them
     List<Integer> ourSide = new ArrayList<>();   // closed here only if the spawn fails
     ContainerProcess p = null;
@@ -155,7 +158,7 @@ public final class ContainerProcess implements AutoCloseable {
       p = new ContainerProcess(helperPid, statusPipe[0], startPipe[1],
           stdinW < 0 ? null : new FdStreams.Out(stdinW),
           stdoutR < 0 ? null : new FdStreams.In(stdoutR, stdio instanceof Stdio.Terminal),
-          stderrR < 0 ? null : new FdStreams.In(stderrR), name);
+          stderrR < 0 ? null : new FdStreams.In(stderrR), name, plan);
       p.await(p.ready, SETUP_TIMEOUT, "setup");
       return p;
     } catch (RuntimeException e) {
@@ -213,7 +216,8 @@ public final class ContainerProcess implements AutoCloseable {
           }
           case K_READY -> ready.complete(null);
           case K_EXEC_OK -> execOk.complete(null);
-          case K_ERROR -> fail(new SpawnException(PlanOp.stepName(step), errno, value, null));
+          case K_ERROR -> fail(new SpawnException(PlanOp.stepName(step), errno, value, null,
+              PlanOp.failureHeadline(plan, value, errno)));
           case K_EXITED -> exitedStatus = value;
           default -> fail(new SpawnException("relay", 0, 0, "unknown report kind " + kind));
         }

@@ -205,6 +205,31 @@ public sealed interface PlanOp {
   }
 
   /** A step name for the helper's step code (an opcode or one of its own steps). */
+  /**
+   * What a user needs to read when operation {@code index} (counted from 1) of {@code plan}
+   * failed with {@code errno}, in the container's own terms (its command, its paths), or null
+   * when the step's name and errno say it all.
+   */
+  static String failureHeadline(List<PlanOp> plan, int index, int errno) {
+    if (plan == null || index < 1 || index > plan.size()) {
+      return null;
+    }
+    final int enoent = 2;
+    final int eacces = 13;
+    return switch (plan.get(index - 1)) {
+      case Exec e when errno == enoent && e.argv().getFirst().contains("/") ->
+          "executable file " + e.argv().getFirst() + " not found in the container";
+      case Exec e when errno == enoent ->
+          "executable file '" + e.argv().getFirst() + "' not found in the container's PATH ("
+              + e.searchPath() + ")";
+      case Exec e when errno == eacces ->
+          "executable file '" + e.argv().getFirst() + "' is not executable in the container";
+      case Exec e -> "cannot execute '" + e.argv().getFirst() + "'";
+      case Chdir c -> "cannot enter the working directory " + c.path();
+      default -> null;
+    };
+  }
+
   static String stepName(int step) {
     return switch (step) {
       case 1 -> "join cgroup";

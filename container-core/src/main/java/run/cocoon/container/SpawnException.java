@@ -2,7 +2,10 @@ package run.cocoon.container;
 
 /**
  * The helper reported that a plan step failed: which step (and which plan operation, counted
- * from 1), and the errno. Example: {@code mount (plan op 7) failed: ENOENT}.
+ * from 1), and the errno. Example: {@code mount (plan op 7) failed: ENOENT}. Where the failure
+ * means something in the container's own terms (a command not found, a missing working
+ * directory) that comes first: {@code executable file 'foo' not found in the container's PATH
+ * (/usr/bin:/bin) (execve, plan op 70, failed: ENOENT)}.
  */
 public final class SpawnException extends ContainerException {
   private static final long serialVersionUID = 1L;
@@ -12,8 +15,14 @@ public final class SpawnException extends ContainerException {
   private final int opIndex;
 
   public SpawnException(String step, int errno, int opIndex, String detail) {
-    super(step + " (plan op " + opIndex + (detail == null ? "" : ": " + detail) + ") failed: "
-        + Errnos.describe(errno));
+    this(step, errno, opIndex, detail, null);
+  }
+
+  SpawnException(String step, int errno, int opIndex, String detail, String headline) {
+    super(headline != null
+        ? headline + " (" + step + ", plan op " + opIndex + ", failed: " + Errnos.describe(errno) + ")"
+        : step + " (plan op " + opIndex + (detail == null ? "" : ": " + detail) + ") failed: "
+            + Errnos.describe(errno));
     this.step = step;
     this.errno = errno;
     this.opIndex = opIndex;

@@ -300,7 +300,20 @@ class ContainerHostTest {
       SpawnException e = assertThrows(SpawnException.class, c::start);
       assertEquals("execve", e.step());
       assertEquals(2, e.errno());
+      assertTrue(e.getMessage().startsWith("executable file /bin/nonexistent not found in the container"),
+          e.getMessage());
       assertInstanceOf(ExitStatus.Exited.class, c.waitFor());
+    }
+  }
+
+  @Test
+  void commandMissingFromPathSaysWhereItWasLookedFor() throws IOException {
+    try (Container c = Container.create(newId(), config(TestRootfs.json("no-such-command")),
+        Stdio.pipes(), runtime)) {
+      SpawnException e = assertThrows(SpawnException.class, c::start);
+      assertTrue(e.getMessage().startsWith(
+          "executable file 'no-such-command' not found in the container's PATH ("), e.getMessage());
+      c.waitFor();
     }
   }
 
@@ -312,6 +325,7 @@ class ContainerHostTest {
     SpawnException e = assertThrows(SpawnException.class,
         () -> Container.create(id, cfg, Stdio.pipes(), runtime));
     assertEquals("chdir", e.step());
+    assertTrue(e.getMessage().startsWith("cannot enter the working directory /no/such/dir"), e.getMessage());
     for (Path base : runtime.cgroups().bases().values()) {
       assertFalse(Files.exists(base.resolve(id.value())));
     }
