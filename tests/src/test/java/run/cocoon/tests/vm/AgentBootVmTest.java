@@ -46,9 +46,9 @@ public class AgentBootVmTest {
 
   /** The image guest-agent's package phase built (it writes the path into target/). */
   public static Path guestImage() throws IOException {
-    Path pathFile = BoxScript.projectRoot().resolve("guest-agent/target/guest-image.path");
+    Path pathFile = BoxScript.projectRoot().resolve("guest-image/target/guest-image.path");
     assertTrue(Files.isRegularFile(pathFile),
-        pathFile + " is missing: build guest-agent (mvn -pl tests -am verify does)");
+        pathFile + " is missing: build guest-image (mvn -pl tests -am verify does)");
     Path image = Path.of(Files.readString(pathFile).strip());
     assertTrue(Files.isRegularFile(image), "guest image missing: " + image);
     return image;

@@ -14,6 +14,7 @@ import java.lang.module.ModuleFinder;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
@@ -31,12 +32,21 @@ class GuestImageBuilderTest {
     return Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI());
   }
 
+  /** The agent's own code: the agent, its protocol, the container library. */
+  private static List<String> agentJars() throws URISyntaxException {
+    return List.of(jarOf(run.cocoon.agent.AgentMain.class).toString(),
+        jarOf(run.cocoon.agent.protocol.Codec.class).toString(),
+        jarOf(run.cocoon.container.Container.class).toString());
+  }
+
   @Test
   void theModuleListCoversWhatJdepsSaysTheAgentNeeds() throws Exception {
     StringWriter out = new StringWriter();
+    List<String> args = new ArrayList<>(List.of("--multi-release", "25",
+        "--ignore-missing-deps", "--print-module-deps"));
+    args.addAll(agentJars());
     int rc = ToolProvider.findFirst("jdeps").orElseThrow().run(new PrintWriter(out),
-        new PrintWriter(out), "--multi-release", "25", "--ignore-missing-deps",
-        "--print-module-deps", jarOf(GuestImageBuilder.class).toString());
+        new PrintWriter(out), args.toArray(String[]::new));
     assertEquals(0, rc, out.toString());
     Set<String> needed = Set.of(out.toString().strip().split(","));
     assertTrue(GuestImageBuilder.MODULES.containsAll(needed), "jdeps on the agent: " + needed);
@@ -49,12 +59,14 @@ class GuestImageBuilderTest {
     // Anything else it referenced would fail in the guest.
     Set<String> optional = Set.of("java.sql", "java.desktop", "java.xml");
     StringWriter out = new StringWriter();
-    int rc = ToolProvider.findFirst("jdeps").orElseThrow().run(new PrintWriter(out),
-        new PrintWriter(out), "--multi-release", "25", "--ignore-missing-deps",
-        "--print-module-deps", jarOf(GuestImageBuilder.class).toString(),
-        jarOf(JsonFactory.class).toString(),
+    List<String> args = new ArrayList<>(List.of("--multi-release", "25",
+        "--ignore-missing-deps", "--print-module-deps"));
+    args.addAll(agentJars());
+    args.addAll(List.of(jarOf(JsonFactory.class).toString(),
         jarOf(com.fasterxml.jackson.databind.ObjectMapper.class).toString(),
-        jarOf(com.fasterxml.jackson.annotation.JsonProperty.class).toString());
+        jarOf(com.fasterxml.jackson.annotation.JsonProperty.class).toString()));
+    int rc = ToolProvider.findFirst("jdeps").orElseThrow().run(new PrintWriter(out),
+        new PrintWriter(out), args.toArray(String[]::new));
     assertEquals(0, rc, out.toString());
     for (String module : out.toString().strip().split(",")) {
       assertTrue(GuestImageBuilder.MODULES.contains(module) || optional.contains(module),
