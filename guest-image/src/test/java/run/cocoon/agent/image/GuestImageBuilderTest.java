@@ -49,7 +49,7 @@ class GuestImageBuilderTest {
         new PrintWriter(out), args.toArray(String[]::new));
     assertEquals(0, rc, out.toString());
     Set<String> needed = Set.of(out.toString().strip().split(","));
-    assertTrue(GuestImageBuilder.MODULES.containsAll(needed), "jdeps on the agent: " + needed);
+    assertTrue(ImageLayout.MODULES.containsAll(needed), "jdeps on the agent: " + needed);
   }
 
   @Test
@@ -69,7 +69,7 @@ class GuestImageBuilderTest {
         new PrintWriter(out), args.toArray(String[]::new));
     assertEquals(0, rc, out.toString());
     for (String module : out.toString().strip().split(",")) {
-      assertTrue(GuestImageBuilder.MODULES.contains(module) || optional.contains(module),
+      assertTrue(ImageLayout.MODULES.contains(module) || optional.contains(module),
           "jackson needs " + module);
     }
     for (String module : optional) {
@@ -111,7 +111,7 @@ class GuestImageBuilderTest {
   @Test
   void permissionBitsRoundTrip() {
     for (int mode : new int[] {0755, 0644, 0700, 0, 0777, 0640}) {
-      assertEquals(mode, GuestImageBuilder.mode(GuestImageBuilder.permissions(mode)));
+      assertEquals(mode, FileModes.mode(FileModes.permissions(mode)));
     }
   }
 
@@ -155,6 +155,6 @@ class GuestImageBuilderTest {
 
     GuestImageBuilder.Spec other = new GuestImageBuilder.Spec(spec.jdk(), List.of(agentJar),
         busybox, List.of(), GuestImageBuilder.Compression.ZSTD, false);
-    assertNotEquals(first.key(), GuestImageBuilder.key(other));
+    assertNotEquals(first.key(), ImageKey.of(other));
   }
 }
