@@ -77,6 +77,14 @@ final class Sys {
       FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO);
   private static final MethodHandle SENDMSG = link("sendmsg",
       FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO);
+  private static final MethodHandle BIND = link("bind",
+      FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO);
+  private static final MethodHandle LISTEN = link("listen",
+      FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), CAPTURE_ERRNO);
+  private static final MethodHandle ACCEPT4 = link("accept4",
+      FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT), CAPTURE_ERRNO);
+  private static final MethodHandle RECVMSG = link("recvmsg",
+      FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), CAPTURE_ERRNO);
   // prctl is variadic after the option; only PR_SET_CHILD_SUBREAPER with one long is used.
   private static final MethodHandle PRCTL_1 = link("prctl",
       FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG),
@@ -515,6 +523,111 @@ final class Sys {
       throw rethrow(t);
     } finally {
       closeQuietly(sock);
+    }
+  }
+
+  private static final int SOCK_NONBLOCK = 04000;
+  private static final int MSG_CMSG_CLOEXEC = 0x40000000;
+  /** Bytes of message data accepted beside the fd: runc's peers send the pty's name. */
+  private static final int RECEIVE_DATA_BYTES = 256;
+
+  /**
+   * A listening Unix stream socket at {@code path} (which must not exist), non-blocking and
+   * close-on-exec, with a backlog of one.
+   */
+  static int listenUnix(String path) {
+    byte[] p = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    if (p.length >= SUN_PATH_BYTES) {
+      throw new NativeCallException("console socket path too long: " + path, EINVAL);
+    }
+    int sock = -1;
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment state = STATE.get();
+      sock = (int) SOCKET.invokeExact(state, AF_UNIX, SOCK_STREAM | O_CLOEXEC | SOCK_NONBLOCK, 0);
+      if (sock < 0) {
+        throw new NativeCallException("socket(AF_UNIX)", errno(state));
+      }
+      MemorySegment addr = arena.allocate(2 + SUN_PATH_BYTES); // struct sockaddr_un
+      addr.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
+      MemorySegment.copy(p, 0, addr, java.lang.foreign.ValueLayout.JAVA_BYTE, 2, p.length);
+      if ((int) BIND.invokeExact(state, sock, addr, (int) addr.byteSize()) < 0) {
+        throw new NativeCallException("bind " + path, errno(state));
+      }
+      if ((int) LISTEN.invokeExact(state, sock, 1) < 0) {
+        throw new NativeCallException("listen " + path, errno(state));
+      }
+      int done = sock;
+      sock = -1;
+      return done;
+    } catch (Throwable t) {
+      throw rethrow(t);
+    } finally {
+      closeQuietly(sock);
+    }
+  }
+
+  /**
+   * Accepts the connection waiting on {@code listenFd} (EAGAIN if none) and receives the one fd
+   * it sends with SCM_RIGHTS, close-on-exec. Anything but exactly one fd in one SCM_RIGHTS
+   * message is refused (fds that came along are closed).
+   */
+  static int receiveFd(int listenFd) {
+    int conn = -1;
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment state = STATE.get();
+      conn = (int) ACCEPT4.invokeExact(state, listenFd, MemorySegment.NULL, MemorySegment.NULL,
+          O_CLOEXEC);
+      if (conn < 0) {
+        throw new NativeCallException("accept on the console socket", errno(state));
+      }
+      MemorySegment data = arena.allocate(RECEIVE_DATA_BYTES);
+      MemorySegment iov = arena.allocate(16, 8); // struct iovec {base, len}
+      iov.set(ADDRESS, 0, data);
+      iov.set(JAVA_LONG, 8, RECEIVE_DATA_BYTES);
+      // Room for one cmsghdr with one int (CMSG_SPACE(sizeof(int)) = 24), and one more, so a
+      // peer that sends two fds is seen doing so rather than truncated silently.
+      MemorySegment cmsg = arena.allocate(48, 8);
+      MemorySegment msg = arena.allocate(56, 8); // struct msghdr, as in sendFd
+      msg.set(ADDRESS, 16, iov);
+      msg.set(JAVA_LONG, 24, 1);
+      msg.set(ADDRESS, 32, cmsg);
+      msg.set(JAVA_LONG, 40, cmsg.byteSize());
+      long n = (long) RECVMSG.invokeExact(state, conn, msg, MSG_CMSG_CLOEXEC);
+      if (n < 0) {
+        throw new NativeCallException("recvmsg on the console socket", errno(state));
+      }
+      long controlLength = msg.get(JAVA_LONG, 40);
+      long cmsgLength = controlLength >= 16 ? cmsg.get(JAVA_LONG, 0) : 0;
+      boolean rights = cmsgLength >= 16 && cmsg.get(JAVA_INT, 8) == SOL_SOCKET
+          && cmsg.get(JAVA_INT, 12) == SCM_RIGHTS;
+      int fds = rights ? (int) Math.min((cmsgLength - 16) / 4, (cmsg.byteSize() - 16) / 4) : 0;
+      for (int i = 1; i < fds; i++) {
+        closeQuietly(cmsg.get(JAVA_INT, 16 + 4L * i));
+      }
+      if (fds != 1 || controlLength > 24) {
+        if (fds >= 1) {
+          closeQuietly(cmsg.get(JAVA_INT, 16));
+        }
+        throw new NativeCallException("the console socket's peer sent " + fds
+            + " file descriptors, not one", EINVAL);
+      }
+      return cmsg.get(JAVA_INT, 16);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    } finally {
+      closeQuietly(conn);
+    }
+  }
+
+  /** TIOCSWINSZ: the terminal's size as its programs see it. */
+  static void setWindowSize(int fd, int rows, int cols) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment ws = arena.allocate(8); // struct winsize: 4 x unsigned short
+      ws.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short) rows);
+      ws.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 2, (short) cols);
+      ioctl(fd, "TIOCSWINSZ", TIOCSWINSZ, ws);
+    } catch (Throwable t) {
+      throw rethrow(t);
     }
   }
 }

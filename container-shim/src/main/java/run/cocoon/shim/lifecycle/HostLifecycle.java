@@ -2,6 +2,7 @@ package run.cocoon.shim.lifecycle;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -61,24 +62,32 @@ public final class HostLifecycle implements Lifecycle {
       throw new IllegalStateException("cannot prepare " + r.stateDir() + ": " + e, e);
     }
     HostMounts.overlay(r.imageRootfs(), upper, work, rootfs);
-    try (SignalRelay relay = new SignalRelay(FORWARDED)) {
+    try (SignalRelay relay = new SignalRelay(FORWARDED);
+        ConsoleSocket.Listener console = r.stdio().tty() ? ConsoleSocket.Listener.bind(
+            privateDirectory("cocoon-console-").resolve("console.sock")) : null) {
       ContainerConfig cfg = SpecValidator.loadBundle(r.bundle());
-      Stdio stdio = r.stdio().tty() ? Stdio.terminal(Terminal.rows(), Terminal.cols()) : Stdio.pipes();
+      // With -t the container's terminal is a pty of its own devpts (ttyname works inside), its
+      // master sent back over our console socket, as runc does for conmon.
+      Stdio stdio = console != null ? Stdio.consoleSocket(console.path()) : Stdio.pipes();
       try (Container c = Container.create(r.id(), cfg, stdio, ContainerRuntime.defaults());
           Terminal.Raw raw = r.stdio().tty() ? Terminal.raw() : null) {
+        ConsoleSocket.Terminal tty = console == null ? null
+            : console.receive(Terminal.rows(), Terminal.cols());
         relay.attach(c::signal);
         c.start();
         Map<String, String> cg = new LinkedHashMap<>();
         c.cgroup().directories().forEach((k, v) -> cg.put(k, v.toString()));
         hooks.started(c.pid(), HostProcesses.startTime(c.pid()).orElse(0), cg, cfg.unshareFlags());
         try (OutputStream log = r.logFile() == null ? null : Files.newOutputStream(r.logFile())) {
-          Thread out = Streams.pump("stdout", c.init().stdout(), System.out, log);
+          InputStream stdout = tty != null ? tty.output() : c.init().stdout();
+          OutputStream stdin = tty != null ? tty.input() : c.init().stdin();
+          Thread out = Streams.pump("stdout", stdout, System.out, log);
           Thread err = c.init().stderr() == null ? null
               : Streams.pump("stderr", c.init().stderr(), System.err, log);
           if (r.stdio().interactive() || r.stdio().tty()) {
-            Streams.copyStdin(System.in, c.init().stdin());
+            Streams.copyStdin(System.in, stdin);
           } else {
-            c.init().stdin().close();
+            stdin.close();
           }
           ExitStatus st = c.waitFor();
           out.join();
@@ -96,6 +105,16 @@ public final class HostLifecycle implements Lifecycle {
     } finally {
       HostMounts.unmount(rootfs);
     }
+  }
+
+  /**
+   * A new 0700 directory under the temporary directory, removed when the JVM exits: a console
+   * socket's path must fit {@code sun_path}, which a container's state directory may not.
+   */
+  private static Path privateDirectory(String prefix) throws IOException {
+    Path d = Files.createTempDirectory(prefix);
+    d.toFile().deleteOnExit();
+    return d;
   }
 
   @Override

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.System.Logger.Level;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -17,6 +18,7 @@ import run.cocoon.agent.protocol.ProtocolLimits;
 import run.cocoon.agent.protocol.Reply;
 import run.cocoon.agent.protocol.Request;
 import run.cocoon.container.CgroupStats;
+import run.cocoon.container.ConsoleSocket;
 import run.cocoon.container.Container;
 import run.cocoon.container.ContainerException;
 import run.cocoon.container.ContainerId;
@@ -52,6 +54,8 @@ public final class GuestContainers implements ContainerBackend {
     final Map<String, Set<Request.Stream>> attached = new ConcurrentHashMap<>();
     /** Whether each process has a terminal, by the same keys. */
     final Map<String, Boolean> terminals = new ConcurrentHashMap<>();
+    /** The container's own terminal (a pty of its devpts), if it has one. */
+    volatile ConsoleSocket.Terminal terminal;
 
     Entry(String id) {
       this.id = id;
@@ -104,9 +108,25 @@ public final class GuestContainers implements ContainerBackend {
           new OciSpec.Root(root.toString(), spec.root() != null && spec.root().readonly()),
           spec.hostname(), spec.mounts(), spec.linux(), spec.annotations());
       var config = SpecValidator.validate(spec, root.getParent());
-      Stdio stdio = request.stdio().terminal() ? Stdio.terminal(DEFAULT_ROWS, DEFAULT_COLUMNS)
-          : Stdio.pipes();
-      Container c = Container.create(new ContainerId(id), config, stdio, runtime());
+      Container c;
+      if (request.stdio().terminal()) {
+        // A pty of the container's own devpts (ttyname works inside), as on the host.
+        Path dir = Files.createTempDirectory("cocoon-console-");
+        try (ConsoleSocket.Listener console = ConsoleSocket.Listener.bind(dir.resolve("console.sock"))) {
+          c = Container.create(new ContainerId(id), config, Stdio.consoleSocket(console.path()),
+              runtime());
+          try {
+            entry.terminal = console.receive(DEFAULT_ROWS, DEFAULT_COLUMNS);
+          } catch (RuntimeException ex) {
+            c.close();
+            throw ex;
+          }
+        } finally {
+          Files.deleteIfExists(dir);
+        }
+      } else {
+        c = Container.create(new ContainerId(id), config, Stdio.pipes(), runtime());
+      }
       if (!request.stdio().stdin() && !request.stdio().terminal()) {
         closeQuietly(c.init().stdin());
       }
@@ -116,7 +136,7 @@ public final class GuestContainers implements ContainerBackend {
       return c.pid();
     } catch (InvalidSpecException e) {
       throw new AgentFailure(Reply.Code.INVALID, e.getMessage());
-    } catch (ContainerException | IllegalArgumentException e) {
+    } catch (ContainerException | IllegalArgumentException | IOException e) {
       throw new AgentFailure(Reply.Code.FAILED, "create " + id + ": " + e.getMessage(), e);
     } finally {
       if (!done) {
@@ -302,14 +322,18 @@ public final class GuestContainers implements ContainerBackend {
       case STDERR -> pumpOut(p.stderr(), channel);
       case STDIN -> pumpIn(channel.input(), p.stdin());
       case TTY -> {
+        // The container's own terminal came over its console socket; an exec's is the library's.
+        ConsoleSocket.Terminal own = exec == null ? e.terminal : null;
+        InputStream screen = own != null ? own.output() : p.stdout();
+        OutputStream keyboard = own != null ? own.input() : p.stdin();
         Thread input = Thread.ofPlatform().daemon().name("agent-tty-in").start(() -> {
           try {
-            pumpIn(channel.input(), p.stdin());
+            pumpIn(channel.input(), keyboard);
           } catch (IOException ex) {
             LOG.log(Level.DEBUG, "tty input ended: " + ex.getMessage());
           }
         });
-        pumpOut(p.stdout(), channel);
+        pumpOut(screen, channel);
         input.interrupt();
       }
     }

@@ -53,7 +53,7 @@ class GuestContainersTest {
     Path rootfs = dir.resolve("rootfs");
     Files.createDirectories(rootfs.resolve("bin"));
     Files.copy(BUSYBOX, rootfs.resolve("bin/busybox"));
-    for (String applet : List.of("sh", "echo", "cat", "sleep", "tail", "id", "hostname")) {
+    for (String applet : List.of("sh", "echo", "cat", "sleep", "tail", "id", "hostname", "tty")) {
       Files.createSymbolicLink(rootfs.resolve("bin").resolve(applet), Path.of("busybox"));
     }
     for (String d : List.of("proc", "dev", "tmp")) {
@@ -216,5 +216,21 @@ class GuestContainersTest {
         assertThrows(AgentException.class, () -> client.delete("twice", false)).code());
     client.delete("twice", true);
     assertTrue(client.list().isEmpty());
+  }
+
+  @Test
+  void aTerminalIsAPtyOfTheContainersOwnDevpts() throws Exception {
+    ObjectNode spec = spec("sh", "-c", "tty; test -t 0 && echo on-a-tty");
+    spec.withObject("/process").put("terminal", true);
+    ArrayNode mounts = spec.withArray("mounts");
+    mounts.addObject().put("destination", "/dev").put("type", "tmpfs").put("source", "tmpfs");
+    mounts.addObject().put("destination", "/dev/pts").put("type", "devpts").put("source", "devpts")
+        .putArray("options").add("newinstance").add("ptmxmode=0666").add("mode=0620");
+    client.create("t1", spec, DISK, new Request.Stdio(true, true));
+    var tty = read("t1", null, Request.Stream.TTY);
+    client.start("t1");
+    assertEquals(new Reply.Exited(0, 0, false), client.waitFor("t1", null));
+    // The pty turns \n into \r\n; the container's own devpts numbers its first pty 0.
+    assertEquals("/dev/pts/0\r\non-a-tty\r\n", tty.get(120, TimeUnit.SECONDS));
   }
 }

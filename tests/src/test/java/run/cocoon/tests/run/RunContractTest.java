@@ -199,7 +199,7 @@ public class RunContractTest {
     assumeAvailable(iso);
     // script(1) gives cocoon a terminal of its own, as a user's shell would
     String line = ROOT.resolve("cocoon") + " run --rm -t --isolation=" + iso
-        + " busybox sh -c 'test -t 0 && test -t 1 && echo on-a-tty'";
+        + " busybox sh -c 'test -t 0 && test -t 1 && echo on-a-tty; tty'";
     ProcessBuilder pb = new ProcessBuilder("script", "-qc", line, "/dev/null").redirectErrorStream(true);
     environment(pb.environment(), iso);
     Process p = pb.start();
@@ -207,6 +207,8 @@ public class RunContractTest {
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(p.waitFor(RUN_TIMEOUT.toSeconds(), TimeUnit.SECONDS));
     assertTrue(out.contains("on-a-tty"), out);
+    // a pty of the container's own devpts, as runc gives: ttyname finds it
+    assertTrue(out.contains("/dev/pts/0"), out);
 
     Process i = cocoon(iso, List.of("-i", "busybox", "sh", "-c", "read x; echo got-$x")).start();
     i.getOutputStream().write("ping\n".getBytes(StandardCharsets.UTF_8));
