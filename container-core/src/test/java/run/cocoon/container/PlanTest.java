@@ -72,7 +72,7 @@ class PlanTest {
     var p = new ContainerConfig.ProcessConfig(List.of("true"), List.of(), "/", 0, 0, List.of(),
         List.of(), new Capabilities.Sets(0, 0, 0, 0, 0), false, false);
     List<PlanOp> ops = PlanBuilder.exec(42, SpecValidator.CLONE_NEWPID | SpecValidator.CLONE_NEWNS
-        | SpecValidator.CLONE_NEWUTS, List.of("/cg/cgroup.procs"), p, 40);
+        | SpecValidator.CLONE_NEWUTS, List.of("/cg/cgroup.procs"), p, null, 40);
     assertEquals(new PlanOp.SetNs("/proc/42/ns/pid", SpecValidator.CLONE_NEWPID), ops.get(0));
     assertEquals(new PlanOp.Fork(), ops.get(1));
     assertEquals(new PlanOp.JoinCgroup("/cg/cgroup.procs"), ops.get(2));

@@ -83,7 +83,7 @@ public final class BundleBuilder {
     OciSpec.Cpu cpu = r.cpus() > 0
         ? new OciSpec.Cpu(null, Math.round(r.cpus() * CPU_PERIOD_US), CPU_PERIOD_US) : null;
     OciSpec.Linux linux = new OciSpec.Linux(ns, MASKED_PATHS, READONLY_PATHS,
-        mem == null && cpu == null ? null : new OciSpec.Resources(mem, null, cpu), null);
+        mem == null && cpu == null ? null : new OciSpec.Resources(mem, null, cpu), null, null);
     return new OciSpec("1.0.2", process, new OciSpec.Root("rootfs", false),
         o.hostname() != null ? o.hostname() : "cocoon", mounts, linux,
         Map.of(Isolation.ANNOTATION, o.isolation()));

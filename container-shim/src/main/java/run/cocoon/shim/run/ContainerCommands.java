@@ -88,7 +88,9 @@ public final class ContainerCommands {
       OciSpec.User u = BundleBuilder.user(user, Path.of("/nonexistent"));
       OciSpec.Process p = new OciSpec.Process(false, u, command, e, workdir, null, null, true);
       ContainerProcess proc = DetachedContainer.exec(r.handle(),
-          SpecValidator.validateProcess(p, "exec"), Stdio.fds(0, 1, 2), ContainerRuntime.defaults(), false);
+          SpecValidator.validateProcess(p, "exec"),
+          SpecValidator.bundleSeccomp(store().dir(r.handle().id()).resolve("bundle")),
+          Stdio.fds(0, 1, 2), ContainerRuntime.defaults(), false);
       ExitStatus st = proc.waitFor();
       return switch (st) {
         case ExitStatus.Exited x -> x.code();

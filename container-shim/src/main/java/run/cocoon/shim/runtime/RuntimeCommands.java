@@ -25,6 +25,7 @@ import run.cocoon.container.HostProcesses;
 import run.cocoon.container.OciSpec;
 import run.cocoon.container.SpecValidator;
 import run.cocoon.container.Stdio;
+import run.cocoon.container.seccomp.SeccompFilter;
 import run.cocoon.shim.run.Isolation;
 import run.cocoon.shim.run.StateFiles;
 
@@ -429,18 +430,20 @@ final class RuntimeCommands {
       if (vm(s)) {
         return VmRuntime.exec(state(), s, p, detach);
       }
+      SeccompFilter seccomp = SpecValidator.bundleSeccomp(Path.of(s.bundle()));
       ContainerProcess proc;
       if (pc.terminal()) {
         if (consoleSocket == null) {
           throw new RuntimeCliException("process.terminal is true but no --console-socket was given");
         }
         try (ConsoleSocket.Pty pty = ConsoleSocket.openPty(TTY_ROWS, TTY_COLS)) {
-          proc = DetachedContainer.exec(s.handle(), pc, Stdio.fds(pty.slave(), pty.slave(), pty.slave()),
+          proc = DetachedContainer.exec(s.handle(), pc, seccomp,
+              Stdio.fds(pty.slave(), pty.slave(), pty.slave()),
               ContainerRuntime.defaults(), detach);
           ConsoleSocket.send(consoleSocket.toString(), pty.master());
         }
       } else {
-        proc = DetachedContainer.exec(s.handle(), pc, Stdio.fds(0, 1, 2), ContainerRuntime.defaults(),
+        proc = DetachedContainer.exec(s.handle(), pc, seccomp, Stdio.fds(0, 1, 2), ContainerRuntime.defaults(),
             detach);
       }
       writePidFile(pidFile, proc.pid());
