@@ -6,12 +6,13 @@ import java.util.Set;
 /**
  * The system call ABIs an x86-64 kernel runs, by their libseccomp names, with what identifies
  * each in {@code seccomp_data}: its {@code AUDIT_ARCH_*} value and, for x32, the bit set in the
- * system call number.
+ * system call number. Like libseccomp, the 32-bit ABIs (i386, x32) have their arguments compared
+ * on the low 32 bits only.
  */
 public enum Architecture {
-  SCMP_ARCH_X86_64(Architecture.AUDIT_ARCH_X86_64, 0, "x86_64"),
-  SCMP_ARCH_X32(Architecture.AUDIT_ARCH_X86_64, Architecture.X32_SYSCALL_BIT, "x32"),
-  SCMP_ARCH_X86(Architecture.AUDIT_ARCH_I386, 0, "i386");
+  SCMP_ARCH_X86_64(Architecture.AUDIT_ARCH_X86_64, 0, true, "x86_64"),
+  SCMP_ARCH_X32(Architecture.AUDIT_ARCH_X86_64, Architecture.X32_SYSCALL_BIT, false, "x32"),
+  SCMP_ARCH_X86(Architecture.AUDIT_ARCH_I386, 0, false, "i386");
 
   /** {@code AUDIT_ARCH_X86_64}: EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE. */
   static final int AUDIT_ARCH_X86_64 = 0xC000_003E;
@@ -32,12 +33,14 @@ public enum Architecture {
 
   final int auditArch;
   final int numberBit;
+  final boolean wideArguments;
   private final String tableName;
   private SyscallTable table;
 
-  Architecture(int auditArch, int numberBit, String tableName) {
+  Architecture(int auditArch, int numberBit, boolean wideArguments, String tableName) {
     this.auditArch = auditArch;
     this.numberBit = numberBit;
+    this.wideArguments = wideArguments;
     this.tableName = tableName;
   }
 

@@ -16,7 +16,7 @@ import run.cocoon.container.seccomp.BpfAssembler.Label;
  * ({@link #BAD_ARCH_ACTION}), never let through; a name the ABI lacks is skipped; the rules
  * of one call are tried in profile order and the first whose conditions all hold decides;
  * otherwise the default action. Arguments are compared as unsigned 64-bit numbers, one 32-bit
- * half at a time. Anything that cannot be applied exactly as written is a {@link SeccompException}.
+ * half at a time (on the 32-bit ABIs, i386 and x32, the low halves only, as libseccomp does). Anything that cannot be applied exactly as written is a {@link SeccompException}.
  */
 public final class SeccompCompiler {
   /** {@code BPF_MAXINSNS}: the kernel refuses longer programs. */
@@ -141,7 +141,7 @@ public final class SeccompCompiler {
       if (first.conditions().isEmpty()) {
         byNumberOnly.put(e.getKey(), first.returnValue());
       } else {
-        withConditions(asm, e.getKey(), e.getValue(), defaultRet);
+        withConditions(asm, a, e.getKey(), e.getValue(), defaultRet);
       }
     }
     Map<Integer, Label> returns = new LinkedHashMap<>();
@@ -173,7 +173,8 @@ public final class SeccompCompiler {
   }
 
   /** One call's rules in order, each a run of conditions; none holds: the default. */
-  private static void withConditions(BpfAssembler asm, int nr, List<Rule> rules, int defaultRet) {
+  private static void withConditions(BpfAssembler asm, Architecture a, int nr, List<Rule> rules,
+      int defaultRet) {
     Label body = new Label();
     Label next = new Label();
     asm.jump(BpfAssembler.JMP_JEQ_K, nr, body, null);
@@ -186,7 +187,11 @@ public final class SeccompCompiler {
       }
       Label fail = new Label();
       for (Condition c : r.conditions()) {
-        condition(asm, c, fail);
+        if (a.wideArguments) {
+          condition(asm, c, fail);
+        } else {
+          lowHalfCondition(asm, c, fail);
+        }
       }
       asm.ret(r.returnValue());
       asm.bind(fail);
@@ -247,6 +252,24 @@ public final class SeccompCompiler {
       }
     }
     asm.bind(pass);
+  }
+
+  /** {@link #condition} for a 32-bit ABI: the low halves of argument and values only. */
+  private static void lowHalfCondition(BpfAssembler asm, Condition c, Label fail) {
+    asm.load(ARGS_OFFSET + 8 * c.index());
+    int v = (int) c.value();
+    switch (c.op()) {
+      case SCMP_CMP_EQ -> asm.jump(BpfAssembler.JMP_JEQ_K, v, null, fail);
+      case SCMP_CMP_NE -> asm.jump(BpfAssembler.JMP_JEQ_K, v, fail, null);
+      case SCMP_CMP_GT -> asm.jump(BpfAssembler.JMP_JGT_K, v, null, fail);
+      case SCMP_CMP_GE -> asm.jump(BpfAssembler.JMP_JGE_K, v, null, fail);
+      case SCMP_CMP_LT -> asm.jump(BpfAssembler.JMP_JGE_K, v, fail, null);
+      case SCMP_CMP_LE -> asm.jump(BpfAssembler.JMP_JGT_K, v, fail, null);
+      case SCMP_CMP_MASKED_EQ -> {
+        asm.and(v);
+        asm.jump(BpfAssembler.JMP_JEQ_K, (int) c.valueTwo(), null, fail);
+      }
+    }
   }
 
   private static void farJumpIfEqual(BpfAssembler asm, int k, Label target) {
