@@ -29,8 +29,7 @@ public record SeccompProfile(
   }
 
   /** One entry of {@code syscalls}: these names get this action when every condition holds. */
-  public record Rule(List<String> names, String action, Long errnoRet, List<Arg> args,
-      String comment) {
+  public record Rule(List<String> names, String action, Long errnoRet, List<Arg> args) {
     public Rule {
       names = names == null ? List.of() : List.copyOf(names);
       args = args == null ? List.of() : List.copyOf(args);

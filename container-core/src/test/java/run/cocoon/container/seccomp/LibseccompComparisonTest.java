@@ -169,6 +169,11 @@ class LibseccompComparisonTest {
   }
 
   @Test
+  void ourDefaultProfile() throws Exception {
+    compare(SeccompProfile.parse(DefaultSeccompProfile.json()));
+  }
+
+  @Test
   void everyComparisonOnBothHalves() throws Exception {
     compare(parse("""
         {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38,
