@@ -21,6 +21,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import run.cocoon.container.seccomp.DefaultSeccompProfile;
 import run.cocoon.container.seccomp.PodmanTemplate;
 
 /** linux.seccomp applied to real containers on this host. Needs root, cgroups and the helper. */
@@ -111,6 +112,14 @@ class SeccompContainerTest {
     Run r = sh("hostname other || echo refused", "\"noNewPrivileges\": true, " + capabilitiesWithSysAdmin(),
         seccomp(profile.toString()));
     assertEquals("refused\n", r.out(), r.err());
+  }
+
+  @Test
+  void theDefaultProfileRunsAShellAndRefusesWhatPodmansRefuses() throws IOException {
+    Run r = sh("hostname other 2>/dev/null || echo refused; mkdir /tmp/d && ls /tmp",
+        "\"noNewPrivileges\": true, " + capabilitiesWithSysAdmin(),
+        seccomp(DefaultSeccompProfile.json().toString()));
+    assertEquals("refused\nd\n", r.out(), r.err());
   }
 
   @Test
