@@ -34,7 +34,7 @@ public final class SeccompCompiler {
   public static final SeccompAction BAD_ARCH_ACTION = SeccompAction.SCMP_ACT_KILL_PROCESS;
 
   /** The {@code SECCOMP_FILTER_FLAG_*} values the runtime passes through. */
-  private static final Map<String, Integer> FLAGS = Map.of(
+  static final Map<String, Integer> FLAGS = Map.of(
       "SECCOMP_FILTER_FLAG_TSYNC", 1,
       "SECCOMP_FILTER_FLAG_LOG", 2,
       "SECCOMP_FILTER_FLAG_SPEC_ALLOW", 4);
@@ -51,7 +51,7 @@ public final class SeccompCompiler {
 
   private record Condition(int index, Comparison op, long value, long valueTwo) {}
 
-  private enum Comparison {
+  enum Comparison {
     SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE, SCMP_CMP_EQ, SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ
   }
 

@@ -201,4 +201,21 @@ class SeccompCompilerTest {
         + " \"action\": \"SCMP_ACT_ERRNO\", \"args\": [" + ("{\"index\": 0, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"},")
         .repeat(6) + "{\"index\": 0, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]}]}").contains("MAX_CONDITIONS_PER_RULE"));
   }
+
+  @Test
+  void whatTheFeaturesListIsAccepted() {
+    for (String action : SeccompFeatures.actions()) {
+      compile("{\"defaultAction\": \"" + action + "\"}");
+    }
+    for (String op : SeccompFeatures.operators()) {
+      compile(rule("{\"index\": 0, \"value\": 1, \"op\": \"" + op + "\"}"));
+    }
+    for (String arch : SeccompFeatures.architectures()) {
+      compile("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"architectures\": [\"" + arch + "\"]}");
+    }
+    for (String flag : SeccompFeatures.flags()) {
+      compile("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"flags\": [\"" + flag + "\"]}");
+    }
+    assertTrue(!SeccompFeatures.actions().contains("SCMP_ACT_NOTIFY"));
+  }
 }
