@@ -16,7 +16,8 @@ import run.cocoon.container.seccomp.BpfAssembler.Label;
  * ({@link #BAD_ARCH_ACTION}), never let through; a name the ABI lacks is skipped; the rules
  * of one call are tried in profile order and the first whose conditions all hold decides;
  * otherwise the default action. Arguments are compared as unsigned 64-bit numbers, one 32-bit
- * half at a time (on the 32-bit ABIs, i386 and x32, the low halves only, as libseccomp does). Anything that cannot be applied exactly as written is a {@link SeccompException}.
+ * half at a time (on the 32-bit ABIs, i386 and x32, the low halves only, as libseccomp does).
+ * Anything that cannot be applied exactly as written is a {@link SeccompException}.
  */
 public final class SeccompCompiler {
   /** {@code BPF_MAXINSNS}: the kernel refuses longer programs. */
@@ -43,6 +44,8 @@ public final class SeccompCompiler {
   private static final int NR_OFFSET = 0;
   private static final int ARCH_OFFSET = 4;
   private static final int ARGS_OFFSET = 16;
+  /** The number a tracer sets to skip a call. */
+  private static final int NO_CALL = -1;
 
   private SeccompCompiler() {}
 
@@ -96,11 +99,15 @@ public final class SeccompCompiler {
       asm.bind(e.getValue());
       asm.load(NR_OFFSET);
       if (a == Architecture.SCMP_ARCH_X86_64) {
-        // x32 shares x86-64's audit arch; only the number's bit tells the two ABIs apart.
+        // x32 shares x86-64's audit arch; only the number's bit tells the two ABIs apart. -1 is
+        // no call (a tracer skipping one) and, as in libseccomp, gets the default action.
         Label x32 = entries.get(Architecture.SCMP_ARCH_X32);
+        Label highNumber = new Label();
         Label isX32 = new Label();
         Label native64 = new Label();
-        asm.jump(BpfAssembler.JMP_JGE_K, Architecture.X32_SYSCALL_BIT, isX32, native64);
+        asm.jump(BpfAssembler.JMP_JGE_K, Architecture.X32_SYSCALL_BIT, highNumber, native64);
+        asm.bind(highNumber);
+        asm.jump(BpfAssembler.JMP_JEQ_K, NO_CALL, native64, isX32);
         asm.bind(isX32);
         if (x32 == null) {
           asm.ret(badArch);

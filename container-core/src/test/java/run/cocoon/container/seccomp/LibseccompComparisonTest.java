@@ -111,6 +111,8 @@ class LibseccompComparisonTest {
       for (int nr = 0; nr < 560; nr++) {
         out.add(new SeccompData(abi[1] | nr, abi[0]));
       }
+      out.add(new SeccompData(-1, abi[0]));
+      out.add(new SeccompData(abi[1] | 0x3fff_ffff, abi[0]));
     }
     Set<String> conditional = new HashSet<>();
     p.syscalls().stream().filter(r -> !r.args().isEmpty()).forEach(r -> conditional.addAll(r.names()));

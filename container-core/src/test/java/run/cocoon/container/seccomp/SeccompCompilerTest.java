@@ -60,6 +60,7 @@ class SeccompCompilerTest {
     assertEquals(KILL_PROCESS, verdict(nativeOnly, X86_64, Architecture.X32_SYSCALL_BIT | GETPID));
     assertEquals(KILL_PROCESS, verdict(nativeOnly, 0xC000_00B7 /* aarch64 */, GETPID));
     assertEquals(ALLOW, verdict(nativeOnly, X86_64, GETPID));
+    assertEquals(ALLOW, verdict(nativeOnly, X86_64, -1), "no call (a tracer's skip): the default");
 
     SeccompFilter all = compile("""
         {"defaultAction": "SCMP_ACT_ERRNO",
