@@ -59,8 +59,9 @@ public final class SeccompCompiler {
   }
 
   public static SeccompFilter compile(SeccompProfile p) {
-    if (p.listenerPath() != null || p.listenerMetadata() != null) {
-      throw new SeccompException("listenerPath: seccomp user notification is not supported");
+    if (present(p.listenerPath()) || present(p.listenerMetadata())) {
+      throw new SeccompException("listenerPath, listenerMetadata: seccomp user notification is not"
+          + " supported");
     }
     SeccompAction defaultAction = SeccompAction.named(p.defaultAction(), "defaultAction");
     int defaultRet = defaultAction.returnValue(p.defaultErrnoRet(), "defaultErrnoRet");
@@ -277,6 +278,11 @@ public final class SeccompCompiler {
         asm.jump(BpfAssembler.JMP_JEQ_K, (int) c.valueTwo(), null, fail);
       }
     }
+  }
+
+  /** An empty listener path, as some engines write it, names no listener. */
+  private static boolean present(String s) {
+    return s != null && !s.isEmpty();
   }
 
   private static void farJumpIfEqual(BpfAssembler asm, int k, Label target) {

@@ -146,6 +146,10 @@ class SeccompCompilerTest {
         + " \"action\": \"SCMP_ACT_NOTIFY\"}]}").contains("SCMP_ACT_NOTIFY is not supported"));
     assertTrue(refusal("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerPath\": \"/run/agent.sock\"}")
         .contains("listenerPath"));
+    assertTrue(refusal("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerMetadata\": \"x\"}")
+        .contains("listenerPath"));
+    assertEquals(compile("{\"defaultAction\": \"SCMP_ACT_ALLOW\"}"),
+        compile("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerPath\": \"\"}"), "empty: no listener");
   }
 
   @Test
