@@ -192,4 +192,21 @@ class SeccompContainerTest {
       assertEquals(new ExitStatus.Exited(0, false), c.waitFor(Duration.ofSeconds(30)).orElseThrow());
     }
   }
+
+  @Test
+  void aFilterTheKernelRefusesFailsTheCreateNamingTheStep() throws IOException {
+    Path bundle = TestRootfs.build(dir.resolve("refused"));
+    ContainerConfig c = SpecValidator.validate(OciSpec.parse(
+        TestRootfs.json("true").getBytes(StandardCharsets.UTF_8)), bundle);
+    // A jump past the program's end: the kernel's filter check refuses it with EINVAL.
+    var broken = new run.cocoon.container.seccomp.SeccompFilter(0, new long[] {0x05L | 100L << 32});
+    ContainerConfig withBroken = new ContainerConfig(c.rootfs(), c.readonlyRoot(), c.hostname(),
+        c.mounts(), c.unshareFlags(), c.joins(), c.maskedPaths(), c.readonlyPaths(), c.process(),
+        c.resources(), c.annotations(), broken);
+    SpawnException e = org.junit.jupiter.api.Assertions.assertThrows(SpawnException.class,
+        () -> Container.create(new ContainerId("s" + ProcessHandle.current().pid() + "-broken"),
+            withBroken, Stdio.pipes(), runtime).close());
+    assertTrue(e.getMessage().contains("seccomp filter") && e.getMessage().contains("EINVAL"),
+        e.getMessage());
+  }
 }
