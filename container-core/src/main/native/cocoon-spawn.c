@@ -26,7 +26,9 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
 #include <linux/openat2.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -49,7 +51,7 @@
 #define START_FD 5
 #define MAX_PLAN_BYTES (4 * 1024 * 1024) /* PlanEncoder.MAX_PLAN_BYTES */
 #define MAX_RECORD_STRINGS 70000         /* PlanEncoder.MAX_RECORD_STRINGS */
-#define MAX_RECORD_NUMS 128              /* PlanEncoder.MAX_RECORD_NUMS */
+#define MAX_RECORD_NUMS 4097             /* PlanEncoder.MAX_RECORD_NUMS (flags + BPF_MAXINSNS) */
 
 enum op {
   OP_JOIN_CGROUP = 1, OP_UNSHARE = 2, OP_SETNS = 3, OP_FORK = 4, OP_SETSID = 5,
@@ -58,7 +60,7 @@ enum op {
   OP_SETRESGID = 16, OP_SETRESUID = 17, OP_KEEPCAPS = 18, OP_CAPBSET_DROP = 19,
   OP_CAPSET = 20, OP_AMBIENT_RAISE = 21, OP_NO_NEW_PRIVS = 22, OP_CHDIR = 23,
   OP_READY = 24, OP_WAIT_START = 25, OP_EXEC = 26, OP_SYMLINK = 27, OP_SETCTTY = 28,
-  OP_DETACH = 29, OP_CONSOLE = 30,
+  OP_DETACH = 29, OP_CONSOLE = 30, OP_SECCOMP = 31,
 };
 /* DETACH modes: when the relay leaves (the container outlives the caller, see do_fork). */
 #define DETACH_AT_READY 1 /* create: the process waits for start on an exec FIFO */
@@ -79,11 +81,13 @@ struct rec { uint32_t op, nnum, nstr; uint64_t *num; char **str; };
 /* Fewest numbers and strings each operation reads (index: opcode); a record with fewer is a
  * corrupt plan, refused before it is acted on. */
 static const uint8_t MIN_NUMS[] = {0, 0, 1, 1, 0, 0, 0, 2, 0, 1, 0, 0, 0, 0, 3, 0,
-                                   1, 1, 1, 0, 3, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0};
+                                   1, 1, 1, 0, 3, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 2};
 static const uint8_t MIN_STRS[] = {0, 1, 0, 1, 0, 0, 1, 4, 1, 1, 1, 1, 1, 0, 0, 0,
-                                   0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 2, 2, 0, 0, 1};
+                                   0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 2, 2, 0, 0, 1, 0};
 _Static_assert(sizeof MIN_NUMS == sizeof MIN_STRS, "one arity entry per opcode");
-_Static_assert(sizeof MIN_NUMS == OP_CONSOLE + 1, "arity table covers every opcode");
+_Static_assert(sizeof MIN_NUMS == OP_SECCOMP + 1, "arity table covers every opcode");
+/* SECCOMP: num[0] the flags, num[1..] the program, each number one struct sock_filter. */
+_Static_assert(sizeof(struct sock_filter) == sizeof(uint64_t), "a BPF instruction is one plan number");
 
 static unsigned char *plan;
 static size_t plan_len, plan_pos;
@@ -497,6 +501,12 @@ int main(void) {
         break;
       }
       case OP_CONSOLE: do_console(s[0]); break;
+      case OP_SECCOMP: {
+        struct sock_fprog prog = {.len = (unsigned short)(r.nnum - 1),
+                                  .filter = (struct sock_filter *)&n[1]};
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)n[0], &prog) < 0) fail(OP_SECCOMP);
+        break;
+      }
       case OP_SETCTTY: if (ioctl(0, TIOCSCTTY, 0) < 0) fail(OP_SETCTTY); break;
       case OP_EXEC: close(START_FD); do_exec(&r);
       default: errno = EINVAL; fail(STEP_DECODE_PLAN);

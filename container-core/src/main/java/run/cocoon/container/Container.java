@@ -170,7 +170,8 @@ public final class Container implements AutoCloseable {
     for (ContainerConfig.NamespaceJoin j : config.joins()) {
       flags |= j.cloneFlag();
     }
-    var plan = PlanBuilder.exec(pid(), flags, cgroup.procsFiles(), process, runtime.capLastCap());
+    var plan = PlanBuilder.exec(pid(), flags, cgroup.procsFiles(), process, config.seccomp(),
+        runtime.capLastCap());
     ContainerProcess p = ContainerProcess.spawn(runtime.helper(), plan, stdio, id + "-exec");
     p.awaitExec();
     return p;

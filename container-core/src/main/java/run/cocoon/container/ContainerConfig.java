@@ -3,10 +3,12 @@ package run.cocoon.container;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import run.cocoon.container.seccomp.SeccompFilter;
 
 /**
  * A validated, normalised container configuration: every path checked, every name turned into
- * a number. Made only by {@link SpecValidator}; the plan builder trusts it.
+ * a number. Made only by {@link SpecValidator}; the plan builder trusts it. {@code seccomp} is the
+ * compiled {@code linux.seccomp} filter, null when the spec has none.
  */
 public record ContainerConfig(
     Path rootfs,
@@ -19,7 +21,8 @@ public record ContainerConfig(
     List<String> readonlyPaths,
     ProcessConfig process,
     Resources resources,
-    Map<String, String> annotations) {
+    Map<String, String> annotations,
+    SeccompFilter seccomp) {
 
   /** A mount: container destination (normalised, absolute), type, source, parsed options. */
   public record MountSpec(String destination, String type, String source, MountOptions options) {}

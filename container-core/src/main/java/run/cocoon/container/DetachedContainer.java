@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import run.cocoon.container.seccomp.SeccompFilter;
 
 /**
  * A container that outlives the program that created it, for a runc-style CLI where create,
@@ -156,10 +157,11 @@ public final class DetachedContainer {
   /**
    * Runs another process in the running container. Attached ({@code detach} false): the returned
    * process reports its exit like {@link Container#exec}. Detached: the relay leaves once execve
-   * ran, the process outlives the caller; only its pid is meaningful.
+   * ran, the process outlives the caller; only its pid is meaningful. {@code seccomp} is the
+   * container's filter ({@link SpecValidator#bundleSeccomp}), null when it has none.
    */
-  public static ContainerProcess exec(Handle h, ContainerConfig.ProcessConfig process, Stdio stdio,
-      ContainerRuntime runtime, boolean detach) {
+  public static ContainerProcess exec(Handle h, ContainerConfig.ProcessConfig process,
+      SeccompFilter seccomp, Stdio stdio, ContainerRuntime runtime, boolean detach) {
     if (!isAlive(h)) {
       throw new IllegalStateException("container " + h.id() + " is not running");
     }
@@ -172,7 +174,7 @@ public final class DetachedContainer {
       plan.add(new PlanOp.Detach(PlanOp.Detach.AT_EXEC));
     }
     plan.addAll(PlanBuilder.exec(h.pid(), h.namespaceFlags(), cgroup(h).procsFiles(), process,
-        runtime.capLastCap()));
+        seccomp, runtime.capLastCap()));
     ContainerProcess p = ContainerProcess.spawn(runtime.helper(), plan, stdio, h.id() + "-exec");
     p.awaitExec();
     return p;

@@ -2,6 +2,7 @@ package run.cocoon.container;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
@@ -13,7 +14,9 @@ import java.util.Map;
 
 /**
  * The subset of the OCI runtime spec (config.json) that cocoon honours. Unknown fields are
- * ignored; absent lists read as empty. Parsing checks shape and size only: use
+ * ignored; absent lists read as empty. {@code linux.seccomp} is kept as JSON: it is parsed
+ * strictly ({@link run.cocoon.container.seccomp.SeccompProfile}), because an unknown field of a
+ * filter must never be dropped. Parsing checks shape and size only: use
  * {@link SpecValidator} before acting on a spec.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -93,7 +96,8 @@ public record OciSpec(
       List<String> maskedPaths,
       List<String> readonlyPaths,
       Resources resources,
-      String cgroupsPath) {
+      String cgroupsPath,
+      JsonNode seccomp) {
     public Linux {
       namespaces = namespaces == null ? List.of() : namespaces;
       maskedPaths = maskedPaths == null ? List.of() : maskedPaths;

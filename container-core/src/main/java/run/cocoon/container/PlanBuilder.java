@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import run.cocoon.container.seccomp.SeccompFilter;
 
 /**
  * Turns a validated {@link ContainerConfig} into the helper's list of operations. All policy
@@ -137,19 +138,21 @@ public final class PlanBuilder {
     if (c.readonlyRoot()) {
       ops.add(new PlanOp.Mount("", "/", false, "", MS_BIND | MS_REMOUNT | MS_RDONLY, ""));
     }
-    process(ops, c.process(), capLastCap);
+    process(ops, c.process(), c.seccomp(), capLastCap);
     ops.add(new PlanOp.Ready());
     ops.add(new PlanOp.WaitStart());
+    lateSeccomp(ops, c.process(), c.seccomp());
     ops.add(exec(c.process()));
     return ops;
   }
 
   /**
    * The plan for running another process in a running container: join its cgroups and its
-   * namespaces (those in {@code namespaceFlags}), then the process's credentials and execve.
+   * namespaces (those in {@code namespaceFlags}), then the process's credentials, the container's
+   * seccomp filter ({@code seccomp}, null for none) and execve.
    */
   public static List<PlanOp> exec(int containerPid, int namespaceFlags, List<String> cgroupProcsFiles,
-      ContainerConfig.ProcessConfig p, int capLastCap) {
+      ContainerConfig.ProcessConfig p, SeccompFilter seccomp, int capLastCap) {
     List<PlanOp> ops = new ArrayList<>();
     if ((namespaceFlags & SpecValidator.CLONE_NEWPID) != 0) {
       ops.add(new PlanOp.SetNs("/proc/" + containerPid + "/ns/pid", SpecValidator.CLONE_NEWPID));
@@ -168,15 +171,23 @@ public final class PlanBuilder {
     if (p.terminal()) {
       ops.add(new PlanOp.SetCtty());
     }
-    process(ops, p, capLastCap);
+    process(ops, p, seccomp, capLastCap);
     ops.add(new PlanOp.Ready());
+    lateSeccomp(ops, p, seccomp);
     ops.add(exec(p));
     return ops;
   }
 
-  private static void process(List<PlanOp> ops, ContainerConfig.ProcessConfig p, int capLastCap) {
+  private static void process(List<PlanOp> ops, ContainerConfig.ProcessConfig p,
+      SeccompFilter seccomp, int capLastCap) {
     for (ContainerConfig.Rlimit r : p.rlimits()) {
       ops.add(new PlanOp.SetRlimit(r.resource(), r.soft(), r.hard()));
+    }
+    // Without no_new_privs the kernel takes a filter only from a process with CAP_SYS_ADMIN, so
+    // (like runc) it is installed while the helper still has it, and the credential changes,
+    // chdir and the wait for start run under it.
+    if (seccomp != null && !p.noNewPrivileges()) {
+      ops.add(new PlanOp.Seccomp(seccomp));
     }
     Capabilities.Sets caps = p.capabilities();
     List<Integer> drop = new ArrayList<>();
@@ -209,6 +220,14 @@ public final class PlanBuilder {
       ops.add(new PlanOp.NoNewPrivs());
     }
     ops.add(new PlanOp.Chdir(p.cwd()));
+  }
+
+  /** With no_new_privs the filter comes last, so that it binds as few of the helper's calls as can be. */
+  private static void lateSeccomp(List<PlanOp> ops, ContainerConfig.ProcessConfig p,
+      SeccompFilter seccomp) {
+    if (seccomp != null && p.noNewPrivileges()) {
+      ops.add(new PlanOp.Seccomp(seccomp));
+    }
   }
 
   private static PlanOp.Exec exec(ContainerConfig.ProcessConfig p) {

@@ -6,6 +6,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import run.cocoon.container.seccomp.SeccompCompiler;
 
 /**
  * The helper's plan format: the magic {@code CSP1}, then one record per operation:
@@ -14,8 +15,8 @@ import java.util.List;
  */
 public final class PlanEncoder {
   public static final byte[] MAGIC = {'C', 'S', 'P', '1'};
-  /** Most numbers in one record (the helper's MAX_RECORD_NUMS). */
-  public static final int MAX_RECORD_NUMS = 128;
+  /** Most numbers in one record (the helper's MAX_RECORD_NUMS): a seccomp op's flags and program. */
+  public static final int MAX_RECORD_NUMS = 1 + SeccompCompiler.MAX_INSTRUCTIONS;
   /** Most strings in one record (the helper's MAX_RECORD_STRINGS). */
   public static final int MAX_RECORD_STRINGS = 70000;
 

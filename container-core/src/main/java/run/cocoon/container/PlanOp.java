@@ -1,6 +1,7 @@
 package run.cocoon.container;
 
 import java.util.List;
+import run.cocoon.container.seccomp.SeccompFilter;
 
 /**
  * One operation of a spawn plan, executed in order by the cocoon-spawn helper. The opcodes are
@@ -204,6 +205,21 @@ public sealed interface PlanOp {
     public List<String> strings() { return List.of(socketPath); }
   }
 
+  /**
+   * seccomp(SECCOMP_SET_MODE_FILTER) with these flags and this program (each number one
+   * {@code struct sock_filter}, see {@link SeccompFilter}).
+   */
+  record Seccomp(SeccompFilter filter) implements PlanOp {
+    public int opcode() { return 31; }
+    public long[] nums() {
+      long[] program = filter.program();
+      long[] all = new long[1 + program.length];
+      all[0] = filter.flags();
+      System.arraycopy(program, 0, all, 1, program.length);
+      return all;
+    }
+  }
+
   /** A step name for the helper's step code (an opcode or one of its own steps). */
   /**
    * What a user needs to read when operation {@code index} (counted from 1) of {@code plan}
@@ -262,6 +278,7 @@ public sealed interface PlanOp {
       case 28 -> "set controlling terminal";
       case 29 -> "detach";
       case 30 -> "console socket";
+      case 31 -> "seccomp filter";
       case 100 -> "read plan";
       case 101 -> "decode plan";
       case 102 -> "relay";

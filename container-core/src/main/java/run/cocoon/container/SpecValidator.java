@@ -6,6 +6,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import run.cocoon.container.seccomp.SeccompCompiler;
+import run.cocoon.container.seccomp.SeccompException;
+import run.cocoon.container.seccomp.SeccompFilter;
+import run.cocoon.container.seccomp.SeccompProfile;
 import java.util.Map;
 import java.util.Set;
 
@@ -57,7 +61,7 @@ public final class SpecValidator {
     }
 
     OciSpec.Linux linux = spec.linux() == null
-        ? new OciSpec.Linux(null, null, null, null, null) : spec.linux();
+        ? new OciSpec.Linux(null, null, null, null, null, null) : spec.linux();
     int flags = 0;
     List<ContainerConfig.NamespaceJoin> joins = new ArrayList<>();
     Set<String> seen = new HashSet<>();
@@ -110,7 +114,27 @@ public final class SpecValidator {
       throw new InvalidSpecException("annotations", "has more than MAX_ANNOTATIONS entries");
     }
     return new ContainerConfig(rootfs, spec.root().readonly(), hostname, mounts, flags,
-        joins, masked, readonly, process, resources, spec.annotations());
+        joins, masked, readonly, process, resources, spec.annotations(), seccomp(linux));
+  }
+
+  /** The compiled {@code linux.seccomp} filter; null when the spec has none. */
+  public static SeccompFilter seccomp(OciSpec.Linux linux) {
+    if (linux == null || linux.seccomp() == null || linux.seccomp().isNull()) {
+      return null;
+    }
+    try {
+      return SeccompCompiler.compile(SeccompProfile.parse(linux.seccomp()));
+    } catch (SeccompException e) {
+      throw new InvalidSpecException("linux.seccomp", e.getMessage());
+    }
+  }
+
+  /**
+   * The filter of a bundle's config.json, for processes exec'd into a container made from it:
+   * they are bound by the same filter as its init.
+   */
+  public static SeccompFilter bundleSeccomp(Path bundle) {
+    return seccomp(OciSpec.read(bundle.resolve("config.json")).linux());
   }
 
   private static Path rootfs(String path, Path bundle) {

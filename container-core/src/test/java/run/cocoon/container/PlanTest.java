@@ -41,6 +41,49 @@ class PlanTest {
     assertArrayEquals(new long[] {3}, d.get(2).nums());
   }
 
+  private static final String SECCOMP = ", \"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\","
+      + " \"flags\": [\"SECCOMP_FILTER_FLAG_LOG\"], \"syscalls\": [{\"names\": [\"mkdir\"],"
+      + " \"action\": \"SCMP_ACT_KILL\"}]}";
+
+  private List<String> kinds(String process) throws IOException {
+    TestRootfs.build(bundle);
+    String json = TestRootfs.json(List.of("sh"), java.util.Map.of("process", process, "linux", SECCOMP));
+    ContainerConfig c = SpecValidator.validate(OciSpec.parse(json.getBytes(StandardCharsets.UTF_8)), bundle);
+    return PlanBuilder.create(c, List.of(), 40).stream().map(o -> o.getClass().getSimpleName()).toList();
+  }
+
+  @Test
+  void withNoNewPrivilegesTheFilterIsTheLastStepBeforeExecve() throws IOException {
+    List<String> kinds = kinds("\"noNewPrivileges\": true,");
+    assertEquals(List.of("NoNewPrivs", "Chdir", "Ready", "WaitStart", "Seccomp", "Exec"),
+        kinds.subList(kinds.size() - 6, kinds.size()));
+  }
+
+  @Test
+  void withoutNoNewPrivilegesTheFilterComesWhileCapSysAdminIsHeld() throws IOException {
+    List<String> kinds = kinds("");
+    assertEquals(1, kinds.stream().filter("Seccomp"::equals).count());
+    assertTrue(kinds.indexOf("Seccomp") < kinds.indexOf("DropBounding"), kinds.toString());
+  }
+
+  @Test
+  void execPlansGetTheFilterToo() {
+    var f = new run.cocoon.container.seccomp.SeccompFilter(0, new long[] {0x06L});
+    var p = new ContainerConfig.ProcessConfig(List.of("true"), List.of(), "/", 0, 0, List.of(),
+        List.of(), new Capabilities.Sets(0, 0, 0, 0, 0), true, false);
+    List<PlanOp> ops = PlanBuilder.exec(42, SpecValidator.CLONE_NEWPID, List.of(), p, f, 40);
+    assertEquals(new PlanOp.Seccomp(f), ops.get(ops.size() - 2));
+    assertTrue(ops.getLast() instanceof PlanOp.Exec);
+  }
+
+  @Test
+  void theSeccompOpCarriesFlagsThenTheProgram() {
+    var f = new run.cocoon.container.seccomp.SeccompFilter(2, new long[] {0x20L | 4L << 32, 0x06L});
+    List<PlanEncoder.Decoded> d = PlanEncoder.decode(PlanEncoder.encode(List.of(new PlanOp.Seccomp(f))));
+    assertEquals(31, d.get(0).opcode());
+    assertArrayEquals(new long[] {2, 0x20L | 4L << 32, 0x06L}, d.get(0).nums());
+  }
+
   @Test
   void nulInAStringIsRefused() {
     assertThrows(IllegalArgumentException.class,
@@ -72,7 +115,7 @@ class PlanTest {
     var p = new ContainerConfig.ProcessConfig(List.of("true"), List.of(), "/", 0, 0, List.of(),
         List.of(), new Capabilities.Sets(0, 0, 0, 0, 0), false, false);
     List<PlanOp> ops = PlanBuilder.exec(42, SpecValidator.CLONE_NEWPID | SpecValidator.CLONE_NEWNS
-        | SpecValidator.CLONE_NEWUTS, List.of("/cg/cgroup.procs"), p, 40);
+        | SpecValidator.CLONE_NEWUTS, List.of("/cg/cgroup.procs"), p, null, 40);
     assertEquals(new PlanOp.SetNs("/proc/42/ns/pid", SpecValidator.CLONE_NEWPID), ops.get(0));
     assertEquals(new PlanOp.Fork(), ops.get(1));
     assertEquals(new PlanOp.JoinCgroup("/cg/cgroup.procs"), ops.get(2));

@@ -48,7 +48,8 @@ class CheckConfigTest {
                 "CONFIG_NET_NS=y", "CONFIG_UNIX98_PTYS=y", "CONFIG_POSIX_MQUEUE=y", "CONFIG_FUTEX=y",
                 "CONFIG_EPOLL=y", "CONFIG_TIMERFD=y", "CONFIG_SIGNALFD=y", "CONFIG_EVENTFD=y", "CONFIG_SHMEM=y",
                 "CONFIG_SYSVIPC=y", "CONFIG_FILE_LOCKING=y", "CONFIG_PROC_SYSCTL=y", "CONFIG_HIGH_RES_TIMERS=y",
-                "CONFIG_NO_HZ_IDLE=y", "# CONFIG_MODULES is not set")) {
+                "CONFIG_NO_HZ_IDLE=y", "# CONFIG_MODULES is not set",
+                "# CONFIG_VSOCKETS_LOOPBACK is not set")) {
             assertTrue(fragment.lines().anyMatch(line::equals), "fragment lacks: " + line);
         }
     }

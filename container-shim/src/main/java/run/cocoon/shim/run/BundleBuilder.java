@@ -1,6 +1,7 @@
 package run.cocoon.shim.run;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -17,7 +18,8 @@ import run.cocoon.shim.lifecycle.RunRequest;
  * Builds the OCI spec for {@code cocoon run} from an image config and the command line, with
  * runc's defaults for what the user does not choose: the usual /proc, /dev, /dev/pts, /dev/shm,
  * /dev/mqueue and read-only /sys mounts, masked and read-only kernel paths, new pid, mount, uts,
- * ipc, network and cgroup namespaces, RLIMIT_NOFILE 1024, no_new_privs.
+ * ipc, network and cgroup namespaces, RLIMIT_NOFILE 1024, no_new_privs, and the seccomp profile
+ * the options carry.
  */
 public final class BundleBuilder {
   public static final String DEFAULT_PATH =
@@ -33,10 +35,13 @@ public final class BundleBuilder {
   private static final ObjectMapper WRITER = new ObjectMapper()
       .setSerializationInclusion(JsonInclude.Include.NON_NULL);
 
-  /** What the command line says about the process and its environment. */
+  /**
+   * What the command line says about the process and its environment; {@code seccomp} is the
+   * {@code linux.seccomp} object, null for none.
+   */
   public record Options(List<String> command, List<String> env, String workdir, String user,
       String hostname, boolean tty, List<RunRequest.Volume> volumes,
-      RunRequest.Resources resources, String isolation) {}
+      RunRequest.Resources resources, String isolation, JsonNode seccomp) {}
 
   private BundleBuilder() {}
 
@@ -85,7 +90,7 @@ public final class BundleBuilder {
     OciSpec.Cpu cpu = r.cpus() > 0
         ? new OciSpec.Cpu(null, Math.round(r.cpus() * CPU_PERIOD_US), CPU_PERIOD_US) : null;
     OciSpec.Linux linux = new OciSpec.Linux(ns, MASKED_PATHS, READONLY_PATHS,
-        mem == null && cpu == null ? null : new OciSpec.Resources(mem, null, cpu), null);
+        mem == null && cpu == null ? null : new OciSpec.Resources(mem, null, cpu), null, o.seccomp());
     return new OciSpec("1.0.2", process, new OciSpec.Root("rootfs", false),
         o.hostname() != null ? o.hostname() : "cocoon", mounts, linux,
         Map.of(Lifecycle.ANNOTATION, o.isolation()));

@@ -68,6 +68,9 @@ public final class RunCommand implements Callable<Integer> {
   @Option(names = "--network", description = "none (container isolation) or tap (vm)")
   String network = "none";
 
+  @Option(names = "--security-opt", description = "seccomp=unconfined, or seccomp=PATH (an OCI"
+      + " linux.seccomp object); default: the built-in profile") List<String> securityOpts = new ArrayList<>();
+
   @Parameters(index = "0", paramLabel = "IMAGE") String image;
 
   @Parameters(index = "1..*", paramLabel = "CMD") List<String> command = new ArrayList<>();
@@ -109,7 +112,7 @@ public final class RunCommand implements Callable<Integer> {
     lifecycle.checkAvailable();
     Path rootfs = store.rootfsDirectory(im);
     BundleBuilder.Options o = new BundleBuilder.Options(command, env, workdir, user, hostname,
-        tty, vols, res, lifecycle.name());
+        tty, vols, res, lifecycle.name(), SeccompOption.profile(securityOpts));
     OciSpec oci = BundleBuilder.spec(ic.entrypoint(), ic.cmd(), ic.env(), ic.workingDir(),
         ic.user(), rootfs, o);
     ContainerStore cs = ContainerStore.inHome(home);

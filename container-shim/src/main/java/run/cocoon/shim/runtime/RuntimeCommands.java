@@ -401,7 +401,7 @@ final class RuntimeCommands {
       linux.put("namespaces", List.of("cgroup", "ipc", "mount", "network", "pid", "uts"));
       linux.put("capabilities", run.cocoon.container.Capabilities.NAMES);
       linux.put("cgroup", Map.of("v1", true, "v2", true, "systemd", false, "systemdUser", false));
-      linux.put("seccomp", Map.of("enabled", false));
+      linux.put("seccomp", run.cocoon.container.seccomp.SeccompFeatures.asOciFeatures());
       linux.put("apparmor", Map.of("enabled", false));
       linux.put("selinux", Map.of("enabled", false));
       m.put("linux", linux);

@@ -61,6 +61,11 @@ public final class VsockListener implements AutoCloseable {
     return new VsockListener(fd, GuestLibc.AF_UNIX, path.toString());
   }
 
+  /** Whether this is an AF_VSOCK listener (its connections' peers have a CID). */
+  public boolean isVsock() {
+    return family == GuestLibc.AF_VSOCK;
+  }
+
   /** What this listens on, for messages: {@code "vsock port 1024"} or a socket path. */
   public String address() {
     return address;

@@ -3,6 +3,7 @@ package run.cocoon.agent.server;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.System.Logger.Level;
 import java.nio.channels.ClosedChannelException;
 import java.time.Instant;
 import java.util.function.IntSupplier;
@@ -23,6 +24,8 @@ import run.cocoon.container.SpawnedChildren;
  * through {@link GuestContainers} on rootfs disks mounted by {@link GuestRootfs}.
  */
 public final class VsockAgentServer implements AgentServer {
+  private static final System.Logger LOG = System.getLogger(VsockAgentServer.class.getName());
+
   @Override
   public void serve(VsockListener listener, GuestControl guest, Reply.BootPhases boot)
       throws IOException {
@@ -48,7 +51,10 @@ public final class VsockAgentServer implements AgentServer {
     }
   }
 
-  /** Accepts until the listener is closed (by a shutdown request). */
+  /**
+   * Accepts until the listener is closed (by a shutdown request); a peer other than the host is
+   * closed at once ({@link HostOnlyPeers}).
+   */
   static void accept(VsockListener listener, ProtocolServer server) throws IOException {
     while (true) {
       VsockConnection c;
@@ -56,6 +62,12 @@ public final class VsockAgentServer implements AgentServer {
         c = listener.accept();
       } catch (ClosedChannelException closed) {
         return;
+      }
+      String refusal = HostOnlyPeers.refusal(listener.isVsock(), c.peerCid(), c.peerPort());
+      if (refusal != null) {
+        LOG.log(Level.WARNING, refusal);
+        c.close();
+        continue;
       }
       server.accept(wrap(c));
     }

@@ -53,7 +53,8 @@ class GuestContainersTest {
     Path rootfs = dir.resolve("rootfs");
     Files.createDirectories(rootfs.resolve("bin"));
     Files.copy(BUSYBOX, rootfs.resolve("bin/busybox"));
-    for (String applet : List.of("sh", "echo", "cat", "sleep", "tail", "id", "hostname", "tty")) {
+    for (String applet : List.of("sh", "echo", "cat", "sleep", "tail", "id", "hostname", "tty",
+        "mkdir")) {
       Files.createSymbolicLink(rootfs.resolve("bin").resolve(applet), Path.of("busybox"));
     }
     for (String d : List.of("proc", "dev", "tmp")) {
@@ -179,6 +180,33 @@ class GuestContainersTest {
     Reply.Exited end = client.waitFor("c2", null);
     assertEquals(new Reply.Exited(143, 0, false), end);
     assertEquals("typed\ngot-term\n", out.get(120, TimeUnit.SECONDS));
+  }
+
+  @Test
+  void theSpecsSeccompFilterBindsTheContainerAndItsExecs() throws Exception {
+    ObjectNode spec = spec("sh", "-c", "mkdir /tmp/a 2>/dev/null || echo init-refused; sleep 30");
+    spec.withObject("/linux").set("seccomp", Codec.json().readTree("""
+        {"defaultAction": "SCMP_ACT_ALLOW",
+         "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 30}]}"""));
+    client.create("sc", spec, DISK, null);
+    var out = read("sc", null, Request.Stream.STDOUT);
+    client.start("sc");
+    ObjectNode exec = spec("sh", "-c", "mkdir /tmp/b 2>/dev/null || echo exec-refused").withObject("/process");
+    client.exec("sc", "e1", exec, null);
+    var execOut = read("sc", "e1", Request.Stream.STDOUT);
+    assertEquals(new Reply.Exited(0, 0, false), client.waitFor("sc", "e1"));
+    assertEquals("exec-refused\n", execOut.get(120, TimeUnit.SECONDS));
+    client.signal("sc", null, 9, false);
+    client.waitFor("sc", null);
+    assertEquals("init-refused\n", out.get(120, TimeUnit.SECONDS));
+    client.delete("sc", false);
+
+    ObjectNode notify = spec("true");
+    notify.withObject("/linux").set("seccomp", Codec.json().readTree(
+        "{\"defaultAction\": \"SCMP_ACT_NOTIFY\"}"));
+    AgentException e = assertThrows(AgentException.class, () -> client.create("bad", notify, DISK, null));
+    assertEquals(Reply.Code.INVALID, e.code(), e.getMessage());
+    assertTrue(e.getMessage().contains("SCMP_ACT_NOTIFY"), e.getMessage());
   }
 
   @Test
