@@ -1,9 +1,12 @@
 package run.cocoon.shim.lifecycle;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
@@ -35,6 +38,8 @@ public final class ContainerStore {
   public static final String LOG = "container.log";
   /** runc's {@code exec.fifo}: exists from create until start. */
   public static final String EXEC_FIFO = "exec.fifo";
+  /** Passes over a container's directory before a remove that races a writer gives up. */
+  static final int REMOVE_ATTEMPTS = 10;
   static final Set<PosixFilePermission> PRIVATE_DIR = PosixFilePermissions.fromString("rwx------");
 
   private final Path root;
@@ -89,7 +94,11 @@ public final class ContainerStore {
    */
   public void saveExit(ContainerState s, int code) throws IOException {
     if (Files.exists(dir(s.containerId()).resolve(STATE))) {
-      save(s.exited(code));
+      try {
+        save(s.exited(code));
+      } catch (NoSuchFileException e) {
+        // removed between the look and the write
+      }
     }
   }
 
@@ -169,9 +178,17 @@ public final class ContainerStore {
       return;
     }
     HostMounts.unmount(d.resolve(HostLifecycle.BUNDLE).resolve("rootfs"));
-    try (Stream<Path> s = Files.walk(d)) {
-      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
+    // The process that held the container may still be writing its exit into the directory
+    // (a forced remove does not wait for it): what vanishes or appears meanwhile is taken again.
+    for (int attempt = 1; Files.exists(d, LinkOption.NOFOLLOW_LINKS); attempt++) {
+      try (Stream<Path> s = Files.walk(d)) {
+        for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      } catch (NoSuchFileException | DirectoryNotEmptyException | UncheckedIOException e) {
+        if (attempt == REMOVE_ATTEMPTS) {
+          throw new IOException("cannot remove " + d + ": it keeps changing", e);
+        }
       }
     }
   }

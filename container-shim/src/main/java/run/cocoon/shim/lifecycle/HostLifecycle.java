@@ -23,6 +23,7 @@ import run.cocoon.container.HostMounts;
 import run.cocoon.container.HostProcesses;
 import run.cocoon.container.SpecValidator;
 import run.cocoon.container.Stdio;
+import run.cocoon.container.seccomp.SeccompFilter;
 
 /**
  * Container isolation: namespaces and cgroups on the host kernel, through container-core. The
@@ -34,6 +35,8 @@ public final class HostLifecycle implements Lifecycle {
   public static final String NAME = "container";
   /** {@code cocoon run}'s bundle directory inside the container's state directory. */
   public static final String BUNDLE = "bundle";
+  /** A bundle's config, and the store's copy of it. */
+  static final String CONFIG = "config.json";
   /** Console size until the client (conmon) resizes it. */
   private static final int TTY_ROWS = 24;
   private static final int TTY_COLS = 80;
@@ -129,6 +132,8 @@ public final class HostLifecycle implements Lifecycle {
       ContainerState s = ContainerState.creating(req.id(), NAME, req.bundle(), config.rootfs(),
           null, config.process().args(), Instant.now().toString(), cg, config.annotations());
       store.save(s); // before any side effect: a forced delete finds the cgroup of a killed create
+      // The config as created: execs get its seccomp filter even if the bundle changes later.
+      Files.copy(req.bundle().resolve(CONFIG), store.dir(req.id()).resolve(CONFIG));
       // With a terminal the pty is made inside the container's devpts and its master sent by the
       // helper; otherwise the caller's fds 0-2 (conmon's pipes) become the container's.
       Stdio stdio = config.process().terminal()
@@ -180,24 +185,34 @@ public final class HostLifecycle implements Lifecycle {
   public ExecResult exec(ContainerStore store, ContainerState s, ExecRequest req)
       throws IOException {
     ContainerConfig.ProcessConfig pc = SpecValidator.validateProcess(req.process(), "process");
+    SeccompFilter seccomp = SpecValidator.bundleSeccomp(createdConfigDirectory(store, s));
     ContainerProcess proc;
     if (pc.terminal()) {
       if (req.consoleSocket() == null) {
         throw new LifecycleException("process.terminal is true but no --console-socket was given");
       }
       try (ConsoleSocket.Pty pty = ConsoleSocket.openPty(TTY_ROWS, TTY_COLS)) {
-        proc = DetachedContainer.exec(s.handle(), pc, Stdio.fds(pty.slave(), pty.slave(), pty.slave()),
-            ContainerRuntime.defaults(), req.detach());
+        proc = DetachedContainer.exec(s.handle(), pc, seccomp,
+            Stdio.fds(pty.slave(), pty.slave(), pty.slave()), ContainerRuntime.defaults(), req.detach());
         ConsoleSocket.send(req.consoleSocket().toString(), pty.master());
       }
     } else {
-      proc = DetachedContainer.exec(s.handle(), pc, Stdio.fds(0, 1, 2), ContainerRuntime.defaults(),
-          req.detach());
+      proc = DetachedContainer.exec(s.handle(), pc, seccomp, Stdio.fds(0, 1, 2),
+          ContainerRuntime.defaults(), req.detach());
     }
     if (req.detach()) {
       return new ExecResult.Detached(proc.pid());
     }
     return new ExecResult.Exited(Lifecycle.exitCode(proc.waitFor()));
+  }
+
+  /**
+   * Where the config.json the container was created from is: the copy a detached create keeps in
+   * the store, or {@code cocoon run}'s own bundle, which lives in the store too.
+   */
+  private static Path createdConfigDirectory(ContainerStore store, ContainerState s) {
+    Path dir = store.dir(s.containerId());
+    return Files.exists(dir.resolve(CONFIG)) ? dir : dir.resolve(BUNDLE);
   }
 
   @Override
