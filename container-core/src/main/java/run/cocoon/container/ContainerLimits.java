@@ -4,6 +4,13 @@ package run.cocoon.container;
 public final class ContainerLimits {
   /** Largest config.json read. */
   public static final int MAX_CONFIG_BYTES = 1024 * 1024;
+  /**
+   * Deepest nesting of arrays and objects in config.json. A real config nests about six deep
+   * (a seccomp rule's argument); jackson's own default is 1000.
+   */
+  public static final int MAX_CONFIG_NESTING = 64;
+  /** Digits of one number in config.json (a 64-bit value has at most 20). */
+  public static final int MAX_CONFIG_NUMBER_DIGITS = 32;
   /** Longest container id (grammar in {@link ContainerId}). */
   public static final int MAX_ID_LENGTH = 128;
   /** process.args entries. */

@@ -3,6 +3,8 @@ package run.cocoon.container;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
@@ -120,7 +122,13 @@ public record OciSpec(
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record Cpu(Long shares, Long quota, Long period) {}
 
-  private static final ObjectMapper MAPPER = JsonMapper.builder()
+  private static final ObjectMapper MAPPER = JsonMapper.builder(JsonFactory.builder()
+          .streamReadConstraints(StreamReadConstraints.builder()
+              .maxNestingDepth(ContainerLimits.MAX_CONFIG_NESTING)
+              .maxStringLength(ContainerLimits.MAX_CONFIG_BYTES)
+              .maxNumberLength(ContainerLimits.MAX_CONFIG_NUMBER_DIGITS)
+              .build())
+          .build())
       .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
       .build();
 
@@ -145,6 +153,11 @@ public record OciSpec(
 
   /** Reads a bundle's config.json without reading past the size bound. */
   public static OciSpec read(Path configJson) {
+    // A FIFO or device would block the open or the read: only a regular file is a config.
+    if (!Files.isRegularFile(configJson)) {
+      throw new InvalidSpecException("config.json", Files.exists(configJson)
+          ? "is not a regular file" : "does not exist");
+    }
     try (InputStream in = Files.newInputStream(configJson)) {
       byte[] data = in.readNBytes(ContainerLimits.MAX_CONFIG_BYTES + 1);
       return parse(data);
