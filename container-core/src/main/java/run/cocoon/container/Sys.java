@@ -481,20 +481,11 @@ final class Sys {
    * {@code name} as the message bytes (what runc sends on --console-socket: the pty master).
    */
   static void sendFd(String path, int fd, String name) {
-    byte[] p = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    if (p.length >= SUN_PATH_BYTES) {
-      throw new NativeCallException("console socket path too long: " + path, EINVAL);
-    }
     int sock = -1;
     try (Arena arena = Arena.ofConfined()) {
+      MemorySegment addr = unixAddress(arena, path);
       MemorySegment state = STATE.get();
-      sock = (int) SOCKET.invokeExact(state, AF_UNIX, SOCK_STREAM | O_CLOEXEC, 0);
-      if (sock < 0) {
-        throw new NativeCallException("socket(AF_UNIX)", errno(state));
-      }
-      MemorySegment addr = arena.allocate(2 + SUN_PATH_BYTES); // struct sockaddr_un
-      addr.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
-      MemorySegment.copy(p, 0, addr, java.lang.foreign.ValueLayout.JAVA_BYTE, 2, p.length);
+      sock = unixSocket(state, 0);
       if ((int) CONNECT.invokeExact(state, sock, addr, (int) addr.byteSize()) < 0) {
         throw new NativeCallException("connect " + path, errno(state));
       }
@@ -531,25 +522,37 @@ final class Sys {
   /** Bytes of message data accepted beside the fd: runc's peers send the pty's name. */
   private static final int RECEIVE_DATA_BYTES = 256;
 
+  /** A {@code struct sockaddr_un} for {@code path}, which must fit {@code sun_path}. */
+  private static MemorySegment unixAddress(Arena arena, String path) {
+    byte[] p = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    if (p.length >= SUN_PATH_BYTES) {
+      throw new NativeCallException("console socket path too long: " + path, EINVAL);
+    }
+    MemorySegment addr = arena.allocate(2 + SUN_PATH_BYTES);
+    addr.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
+    MemorySegment.copy(p, 0, addr, java.lang.foreign.ValueLayout.JAVA_BYTE, 2, p.length);
+    return addr;
+  }
+
+  /** A close-on-exec Unix stream socket, with {@code flags} (e.g. SOCK_NONBLOCK) added. */
+  private static int unixSocket(MemorySegment state, int flags) throws Throwable {
+    int sock = (int) SOCKET.invokeExact(state, AF_UNIX, SOCK_STREAM | O_CLOEXEC | flags, 0);
+    if (sock < 0) {
+      throw new NativeCallException("socket(AF_UNIX)", errno(state));
+    }
+    return sock;
+  }
+
   /**
    * A listening Unix stream socket at {@code path} (which must not exist), non-blocking and
    * close-on-exec, with a backlog of one.
    */
   static int listenUnix(String path) {
-    byte[] p = path.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    if (p.length >= SUN_PATH_BYTES) {
-      throw new NativeCallException("console socket path too long: " + path, EINVAL);
-    }
     int sock = -1;
     try (Arena arena = Arena.ofConfined()) {
+      MemorySegment addr = unixAddress(arena, path);
       MemorySegment state = STATE.get();
-      sock = (int) SOCKET.invokeExact(state, AF_UNIX, SOCK_STREAM | O_CLOEXEC | SOCK_NONBLOCK, 0);
-      if (sock < 0) {
-        throw new NativeCallException("socket(AF_UNIX)", errno(state));
-      }
-      MemorySegment addr = arena.allocate(2 + SUN_PATH_BYTES); // struct sockaddr_un
-      addr.set(java.lang.foreign.ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
-      MemorySegment.copy(p, 0, addr, java.lang.foreign.ValueLayout.JAVA_BYTE, 2, p.length);
+      sock = unixSocket(state, SOCK_NONBLOCK);
       if ((int) BIND.invokeExact(state, sock, addr, (int) addr.byteSize()) < 0) {
         throw new NativeCallException("bind " + path, errno(state));
       }
