@@ -112,7 +112,7 @@ public final class MicroVm implements AutoCloseable {
         if (!refused.isEmpty()) {
           LOG.log(Level.DEBUG, "vCPU {0}: KVM refused {1} boot MSRs", id, refused.size());
         }
-        loops.add(new VcpuLoop(vcpu, control, io, mmio));
+        loops.add(new VcpuLoop(new Vcpu.Kvm(vcpu), control, io, mmio));
       }
       // Only the bootstrap processor starts at the kernel entry; the others wait for the
       // INIT/SIPI the guest sends them through the in-kernel local APICs.

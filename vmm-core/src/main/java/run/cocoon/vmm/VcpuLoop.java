@@ -5,7 +5,6 @@ import run.cocoon.kvm.Errno;
 import run.cocoon.kvm.Regs;
 import run.cocoon.kvm.Sregs;
 import run.cocoon.kvm.SyscallException;
-import run.cocoon.kvm.VcpuFd;
 import run.cocoon.kvm.VcpuKick;
 import run.cocoon.kvm.VmExit;
 import run.cocoon.vmm.devices.IoBus;
@@ -17,13 +16,13 @@ final class VcpuLoop implements Runnable {
   static final int TRANSIENT_FAILURES_MAX = 1000;
   private static final System.Logger LOG = System.getLogger(VcpuLoop.class.getName());
 
-  private final VcpuFd vcpu;
+  private final Vcpu vcpu;
   private final VmControl control;
   private final IoBus io;
   private final MmioBus mmio;
   private long thread; // pthread handle while the thread runs, else 0; guarded by this
 
-  VcpuLoop(VcpuFd vcpu, VmControl control, IoBus io, MmioBus mmio) {
+  VcpuLoop(Vcpu vcpu, VmControl control, IoBus io, MmioBus mmio) {
     this.vcpu = vcpu;
     this.control = control;
     this.io = io;
@@ -37,7 +36,7 @@ final class VcpuLoop implements Runnable {
   synchronized void kick() {
     vcpu.setImmediateExit(true);
     if (thread != 0) {
-      VcpuKick.kick(vcpu, thread);
+      vcpu.kick(thread);
     }
   }
 
@@ -47,8 +46,8 @@ final class VcpuLoop implements Runnable {
       return end;
     }
     try {
-      Regs r = vcpu.getRegs();
-      Sregs s = vcpu.getSregs();
+      Regs r = vcpu.registers();
+      Sregs s = vcpu.specialRegisters();
       LOG.log(Level.ERROR, String.format("vCPU %d at crash: RIP=%016x RSP=%016x RFLAGS=%x"
               + " CR0=%x CR2=%x CR3=%x CR4=%x EFER=%x CS=%x",
           vcpu.id(), r.rip(), r.rsp(), r.rflags(), s.cr0(), s.cr2(), s.cr3(), s.cr4(), s.efer(),

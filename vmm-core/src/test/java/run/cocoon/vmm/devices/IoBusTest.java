@@ -2,11 +2,15 @@ package run.cocoon.vmm.devices;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 import run.cocoon.kvm.VmExit;
 
@@ -37,9 +41,45 @@ class IoBusTest {
       data.set(java.lang.foreign.ValueLayout.JAVA_BYTE, 1, (byte) 'b');
       bus.handle(new VmExit.Io(true, 1, 0x3f8, 2, data.asSlice(0, 2))); // rep outsb
       assertEquals(List.of("0=97", "0=98"), writes);
-      for (int i = 0; i < 1000; i++) { // a storm of unhandled accesses is rate limited
-        bus.handle(new VmExit.Io(true, 1, 0x80, 1, data.asSlice(0, 1)));
+    }
+  }
+
+  @Test
+  void aStormOfUnhandledAccessesIsRateLimited() {
+    IoBus bus = new IoBus();
+    List<String> logged = new ArrayList<>();
+    Logger logger = Logger.getLogger("cocoon.vmm.pio");
+    Handler capture = new Handler() {
+      @Override
+      public void publish(LogRecord r) {
+        synchronized (logged) {
+          logged.add(r.getMessage());
+        }
       }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    logger.addHandler(capture);
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment data = arena.allocate(1);
+      long start = System.nanoTime();
+      for (int i = 0; i < 1000; i++) {
+        bus.handle(new VmExit.Io(true, 1, 0x80, 1, data));
+      }
+      long windows = 1 + (System.nanoTime() - start) / RateLimitedLog.WINDOW_NANOS;
+      long warnings;
+      synchronized (logged) {
+        warnings = logged.stream().filter(m -> m.startsWith("write to unhandled port 0x80")).count();
+      }
+      assertTrue(warnings >= 1, "the first unhandled access is reported");
+      assertTrue(warnings <= windows * RateLimitedLog.MESSAGES_PER_WINDOW,
+          warnings + " warnings for 1000 accesses in " + windows + " window(s)");
+    } finally {
+      logger.removeHandler(capture);
     }
   }
 

@@ -138,15 +138,24 @@ class SplitQueueTest {
 
   @Test
   void lengthsThatOverflow32BitsAreRejected() throws Exception {
-    SplitQueue q = queue(false, false);
-    // Two buffers of 3 GiB each cannot be RAM here, so check the sum guard with zero-length
-    // addresses: lengths are counted before the RAM check.
-    driver.writeDescriptor(0, 0, 0xc000_0000, DriverQueue.F_NEXT, 1);
-    driver.writeDescriptor(1, 0, 0xc000_0000, 0, 0);
+    SplitQueue q = queue(false, true);
+    // Every buffer is real RAM (the same 4 MiB at 0, which is allowed): only the sum can be
+    // refused. One direct descriptor and a full indirect table of them make 1025 x 4 MiB.
+    int fourMiB = 4 << 20;
+    int entries = SplitQueue.MAX_INDIRECT_DESCRIPTORS;
+    long table = driver.allocate(16 * entries);
+    for (int i = 0; i < entries; i++) {
+      long d = table + 16L * i;
+      memory.writeU64(d, 0);
+      memory.writeU32(d + 8, fourMiB);
+      memory.writeU16(d + 12, i + 1 < entries ? DriverQueue.F_NEXT : 0);
+      memory.writeU16(d + 14, i + 1);
+    }
+    driver.writeDescriptor(0, 0, fourMiB, DriverQueue.F_NEXT, 1);
+    driver.writeDescriptor(1, table, 16 * entries, DriverQueue.F_INDIRECT, 0);
     driver.publish(0);
     QueueException.BadChain e = assertThrows(QueueException.BadChain.class, q::pop);
-    assertTrue(e.getMessage().contains("4 GiB") || e.getMessage().contains("not guest RAM"),
-        e.getMessage());
+    assertTrue(e.getMessage().contains("add up to more than 4 GiB"), e.getMessage());
   }
 
   @Test

@@ -84,7 +84,7 @@ class BlockRequestFuzzTest {
 
   @Test
   void randomInputs() throws IOException {
-    long seed = Long.getLong("cocoon.fuzz.seed", System.nanoTime());
+    long seed = Long.getLong("cocoon.fuzz.seed", FuzzInput.DEFAULT_SEED);
     System.out.println("BlockRequestFuzzTest seed " + seed + " (-Dcocoon.fuzz.seed=" + seed + ")");
     Random random = new Random(seed);
     for (int i = 0; i < Integer.getInteger("cocoon.fuzz.iterations", 1000); i++) {
